@@ -1,0 +1,561 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_claim.c: handing messages to a sender.
+**
+**   SELECT * FROM mp_claim(10);              -- up to 10, default lease
+**   SELECT * FROM mp_claim(10, 30, 'w1');    -- 30 s lease, worker 'w1'
+**   SELECT id, lease_token FROM mp_claim();  -- batch_size messages
+**   SELECT mp_mark_sent('<id>');             -- claim one given message
+**
+** mp_claim(n [, lease_seconds [, worker]]) is a table-valued function with
+** side effects: each call moves up to n due messages from 'pending' to
+** 'sent' in one transaction and returns them, with columns
+**
+**   id, chat_id, message_text, parse_mode, retry_count, lease_token,
+**   priority, attempts, event_data, in_doubt
+**
+** Pass lease_token (or id) to mp_confirm() / mp_mark_failed(); a token is
+** refused once its lease was recovered and the message claimed again.
+**
+** HOW IT WORKS
+**
+** The order is priority (critical first), then order_at (enqueue time plus
+** delay), then seq. The claim walks the queue index in exactly that order,
+** one priority at a time, stopping at the first row whose order_at is
+** still in the future. A chat counts once: its first row in that order is
+** its head, and only a head can be claimed, and only while no message of
+** that chat is 'sent'. So each chat receives its messages one at a time,
+** in queue order, and a head waiting for a retry (due_at in the future)
+** holds back the rest of its chat.
+**
+** Registered with SQLITE_VTAB_DIRECTONLY: a trigger or view in an
+** untrusted database cannot claim messages.
+*/
+#include "mp_int.h"
+
+#include <string.h>
+
+#define MP_CLAIM_COLUMNS 10 /* visible columns */
+#define MP_CLAIM_ARG_N     10
+#define MP_CLAIM_ARG_LEASE 11
+#define MP_CLAIM_ARG_WORKER 12
+
+/* A set of chat ids: open addressing, linear probing, grows at half full. */
+typedef struct MpChatSet MpChatSet;
+struct MpChatSet {
+  i64 *aSlot;  /* Slots; 0 marks an empty one (chat 0 is never stored) */
+  int nSlot;   /* Number of slots, a power of two */
+  int nUsed;   /* Chats stored */
+};
+
+/*
+** Adds iChat to the set. Returns 1 if it was added, 0 if it was there
+** already, or -1 on OOM.
+*/
+static int mpChatSetAdd(MpChatSet *pSet, i64 iChat) {
+  unsigned h;
+  if (pSet->nUsed * 2 >= pSet->nSlot) {
+    MpChatSet grown = { 0, pSet->nSlot ? pSet->nSlot * 2 : 64, 0 };
+    grown.aSlot = sqlite3_malloc64(sizeof(i64) * (u64)grown.nSlot);
+    if (grown.aSlot == 0) return -1;
+    memset(grown.aSlot, 0, sizeof(i64) * (u64)grown.nSlot);
+    for (int i = 0; i < pSet->nSlot; i++) {
+      if (pSet->aSlot[i]) mpChatSetAdd(&grown, pSet->aSlot[i]);
+    }
+    sqlite3_free(pSet->aSlot);
+    *pSet = grown;
+  }
+  h = (unsigned)(((u64)iChat * 0x9E3779B97F4A7C15ull) >> 32);
+  for (int i = (int)(h & (unsigned)(pSet->nSlot - 1));;
+       i = (i + 1) & (pSet->nSlot - 1)) {
+    if (pSet->aSlot[i] == iChat) return 0;
+    if (pSet->aSlot[i] == 0) {
+      pSet->aSlot[i] = iChat;
+      pSet->nUsed++;
+      return 1;
+    }
+  }
+}
+
+/*
+** Returns 1 if iChat is in the set.
+*/
+static int mpChatSetHas(const MpChatSet *pSet, i64 iChat) {
+  unsigned h;
+  if (pSet->nSlot == 0) return 0;
+  h = (unsigned)(((u64)iChat * 0x9E3779B97F4A7C15ull) >> 32);
+  for (int i = (int)(h & (unsigned)(pSet->nSlot - 1));;
+       i = (i + 1) & (pSet->nSlot - 1)) {
+    if (pSet->aSlot[i] == iChat) return 1;
+    if (pSet->aSlot[i] == 0) return 0;
+  }
+}
+
+/*
+** Loads the chats that have a message in flight into pSet. Returns an
+** SQLite result code.
+*/
+static int mpClaimInflight(MpState *p, MpChatSet *pSet) {
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_CLAIM_INFLIGHT,
+             "SELECT chat_id FROM messages WHERE status = 'sent'");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  while (sqlite3_step(pStmt) == SQLITE_ROW) {
+    if (mpChatSetAdd(pSet, sqlite3_column_int64(pStmt, 0)) < 0) {
+      mpStmtFinish(pStmt);
+      return SQLITE_NOMEM;
+    }
+  }
+  return mpStmtFinish(pStmt);
+}
+
+/*
+** Picks up to nMax claimable seqs into aSeq (see HOW IT WORKS). Sets
+** *pnSeq. Returns an SQLite result code.
+*/
+static int mpClaimPick(MpState *p, i64 iNow, int nMax, i64 *aSeq,
+                       int *pnSeq) {
+  MpChatSet inflight = { 0, 0, 0 };
+  MpChatSet seen = { 0, 0, 0 };
+  sqlite3_stmt *pScan;
+  int rc = mpClaimInflight(p, &inflight);
+  int nSeq = 0;
+  pScan = rc ? 0
+             : mpStmt(p, MP_STMT_CLAIM_SCAN,
+                      "SELECT seq, chat_id, due_at FROM messages "
+                      "WHERE status = 'pending' AND priority = ?1 "
+                      "AND order_at <= ?2 ORDER BY order_at, seq");
+  if (rc == SQLITE_OK && pScan == 0) rc = sqlite3_errcode(p->db);
+  for (int iPrio = MP_PRIORITY_CRITICAL; rc == SQLITE_OK && iPrio >= 0 &&
+                                         nSeq < nMax;
+       iPrio--) {
+    sqlite3_bind_int(pScan, 1, iPrio);
+    sqlite3_bind_int64(pScan, 2, iNow);
+    while (nSeq < nMax && sqlite3_step(pScan) == SQLITE_ROW) {
+      i64 iChat = sqlite3_column_int64(pScan, 1);
+      int bNew = mpChatSetAdd(&seen, iChat);
+      if (bNew < 0) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      if (bNew == 0 || mpChatSetHas(&inflight, iChat)) continue;
+      if (sqlite3_column_int64(pScan, 2) > iNow) continue;
+      aSeq[nSeq++] = sqlite3_column_int64(pScan, 0);
+    }
+    if (rc == SQLITE_OK) rc = mpStmtFinish(pScan);
+  }
+  if (pScan && rc != SQLITE_OK) mpStmtFinish(pScan);
+  sqlite3_free(inflight.aSlot);
+  sqlite3_free(seen.aSlot);
+  *pnSeq = nSeq;
+  return rc;
+}
+
+/*
+** Moves message iSeq from 'pending' to 'sent' with a lease and a fresh
+** token. On success the returned statement is positioned on the claimed
+** row (the columns of mp_claim); the caller calls mpStmtFinish() on it.
+** Returns NULL and sets *pRc when the row was not pending (*pRc is
+** SQLITE_OK then) or on error.
+*/
+static sqlite3_stmt *mpClaimRow(MpState *p, i64 iSeq, i64 iNow, i64 iLeaseMs,
+                                const char *zWorker, int *pRc) {
+  char zToken[20];
+  sqlite3_stmt *pStmt = mpStmt(
+      p, MP_STMT_CLAIM_ROW,
+      "UPDATE messages SET status = 'sent', lease_until = ?2, "
+      "lease_token = ?3, worker = ?4, attempts = attempts + 1, "
+      "revision = revision + 1, updated_at = ?5 "
+      "WHERE seq = ?1 AND status = 'pending' "
+      "RETURNING id, chat_id, message_text, parse_mode, retry_count, "
+      "id || ':' || lease_token, priority, attempts, event_data, in_doubt");
+  *pRc = SQLITE_OK;
+  if (pStmt == 0) {
+    *pRc = sqlite3_errcode(p->db);
+    return 0;
+  }
+  sqlite3_snprintf(sizeof(zToken), zToken, "%016llx", mpRandom(p));
+  sqlite3_bind_int64(pStmt, 1, iSeq);
+  sqlite3_bind_int64(pStmt, 2, iNow + iLeaseMs);
+  sqlite3_bind_text(pStmt, 3, zToken, 16, SQLITE_TRANSIENT);
+  if (zWorker) sqlite3_bind_text(pStmt, 4, zWorker, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(pStmt, 5, iNow / 1000);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) return pStmt;
+  *pRc = mpStmtFinish(pStmt);
+  return 0;
+}
+
+/* One claimed message, as mp_claim returns it. */
+typedef struct MpClaimRow MpClaimRow;
+struct MpClaimRow {
+  sqlite3_value *apCol[MP_CLAIM_COLUMNS]; /* Copies of the row's values */
+};
+
+typedef struct MpClaimCursor MpClaimCursor;
+struct MpClaimCursor {
+  sqlite3_vtab_cursor base; /* Base class, must be first */
+  MpClaimRow *aRow;         /* Claimed rows */
+  int nRow;                 /* Number of rows in aRow */
+  int iRow;                 /* Current row */
+};
+
+typedef struct MpClaimTab MpClaimTab;
+struct MpClaimTab {
+  sqlite3_vtab base; /* Base class, must be first */
+  MpState *p;        /* Connection state */
+};
+
+/*
+** Frees the rows held by a cursor.
+*/
+static void mpClaimCursorClear(MpClaimCursor *pCur) {
+  for (int i = 0; i < pCur->nRow; i++) {
+    for (int j = 0; j < MP_CLAIM_COLUMNS; j++) {
+      sqlite3_value_free(pCur->aRow[i].apCol[j]);
+    }
+  }
+  sqlite3_free(pCur->aRow);
+  pCur->aRow = 0;
+  pCur->nRow = pCur->iRow = 0;
+}
+
+/*
+** Sets the error message of a virtual table, freeing the previous one.
+*/
+static void mpClaimError(MpClaimTab *pTab, const char *zFormat,
+                         const char *zArg) {
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = sqlite3_mprintf(zFormat, zArg);
+}
+
+/*
+** Claims up to nMax messages into pCur, in one transaction. Returns an
+** SQLite result code, with the message in pTab on error.
+*/
+static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
+                      i64 iLeaseMs, const char *zWorker) {
+  MpState *p = pTab->p;
+  i64 *aSeq = 0;
+  int nSeq = 0;
+  i64 iNow = mpNowMs(p);
+  int rc = mpBegin(p);
+  if (rc == SQLITE_OK && iLeaseMs < 0) {
+    rc = mpConfigInt(p, "lease_seconds", &iLeaseMs);
+    iLeaseMs *= 1000;
+  }
+  if (rc == SQLITE_OK) {
+    aSeq = sqlite3_malloc64(sizeof(i64) * (u64)nMax);
+    pCur->aRow = sqlite3_malloc64(sizeof(MpClaimRow) * (u64)nMax);
+    if (aSeq == 0 || pCur->aRow == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) rc = mpClaimPick(p, iNow, nMax, aSeq, &nSeq);
+  for (int i = 0; rc == SQLITE_OK && i < nSeq; i++) {
+    sqlite3_stmt *pRow = mpClaimRow(p, aSeq[i], iNow, iLeaseMs, zWorker, &rc);
+    if (pRow == 0) continue;
+    memset(&pCur->aRow[pCur->nRow], 0, sizeof(MpClaimRow));
+    for (int j = 0; j < MP_CLAIM_COLUMNS; j++) {
+      sqlite3_value *pVal = sqlite3_value_dup(sqlite3_column_value(pRow, j));
+      if (pVal == 0) rc = SQLITE_NOMEM;
+      pCur->aRow[pCur->nRow].apCol[j] = pVal;
+    }
+    pCur->nRow++;
+    sqlite3_step(pRow);
+    if (rc == SQLITE_OK) {
+      rc = mpStmtFinish(pRow);
+    } else {
+      mpStmtFinish(pRow);
+    }
+  }
+  sqlite3_free(aSeq);
+  if (rc == SQLITE_OK) {
+    rc = mpCommit(p);
+    if (rc != SQLITE_OK) {
+      mpClaimError(pTab, "mp_claim: %s", sqlite3_errmsg(p->db));
+    }
+  } else {
+    mpClaimError(pTab, "mp_claim: %s",
+                 rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(p->db));
+    mpRollback(p);
+  }
+  if (rc != SQLITE_OK) mpClaimCursorClear(pCur);
+  return rc;
+}
+
+/*
+** xConnect: declares the columns; the hidden ones are the arguments.
+*/
+static int mpClaimConnect(sqlite3 *db, void *pAux, int argc,
+                          const char *const *argv, sqlite3_vtab **ppVtab,
+                          char **pzErr) {
+  MpClaimTab *pTab;
+  int rc;
+  (void)argc;
+  (void)argv;
+  (void)pzErr;
+  rc = sqlite3_declare_vtab(
+      db, "CREATE TABLE x(id TEXT, chat_id INTEGER, message_text TEXT, "
+          "parse_mode TEXT, retry_count INTEGER, lease_token TEXT, "
+          "priority INTEGER, attempts INTEGER, event_data TEXT, "
+          "in_doubt INTEGER, n HIDDEN, lease_seconds HIDDEN, worker HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  pTab = sqlite3_malloc64(sizeof(*pTab));
+  if (pTab == 0) return SQLITE_NOMEM;
+  memset(pTab, 0, sizeof(*pTab));
+  pTab->p = pAux;
+  *ppVtab = &pTab->base;
+  return SQLITE_OK;
+}
+
+/*
+** xDisconnect: frees the table object.
+*/
+static int mpClaimDisconnect(sqlite3_vtab *pVtab) {
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/*
+** xOpen: a cursor with no rows until xFilter claims them.
+*/
+static int mpClaimOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
+  MpClaimCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  (void)pVtab;
+  if (pCur == 0) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+/*
+** xClose: frees the cursor and its rows.
+*/
+static int mpClaimClose(sqlite3_vtab_cursor *pCursor) {
+  mpClaimCursorClear((MpClaimCursor *)pCursor);
+  sqlite3_free(pCursor);
+  return SQLITE_OK;
+}
+
+/*
+** xBestIndex: the arguments are equality constraints on the hidden
+** columns; idxNum has bit k set when argument k is given. An argument that
+** cannot be used makes the plan impossible (SQLITE_CONSTRAINT).
+*/
+static int mpClaimBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  int aArg[3] = { -1, -1, -1 };
+  int nArg = 0;
+  (void)pVtab;
+  for (int i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    int k = pC->iColumn - MP_CLAIM_ARG_N;
+    if (k < 0 || k > 2) continue;
+    if (!pC->usable || pC->op != SQLITE_INDEX_CONSTRAINT_EQ) {
+      return SQLITE_CONSTRAINT;
+    }
+    aArg[k] = i;
+  }
+  pInfo->idxNum = 0;
+  for (int k = 0; k < 3; k++) {
+    if (aArg[k] < 0) continue;
+    pInfo->aConstraintUsage[aArg[k]].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[aArg[k]].omit = 1;
+    pInfo->idxNum |= 1 << k;
+  }
+  pInfo->estimatedCost = 100.0;
+  pInfo->estimatedRows = 100;
+  return SQLITE_OK;
+}
+
+/*
+** xFilter: validates the arguments and claims. See HOW IT WORKS.
+*/
+static int mpClaimFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
+                         const char *idxStr, int argc, sqlite3_value **argv) {
+  MpClaimCursor *pCur = (MpClaimCursor *)pCursor;
+  MpClaimTab *pTab = (MpClaimTab *)pCursor->pVtab;
+  i64 aVal[2] = { -1, -1 };
+  const char *zWorker = 0;
+  int iArg = 0;
+  (void)idxStr;
+  (void)argc;
+  mpClaimCursorClear(pCur);
+  for (int k = 0; k < 2; k++) {
+    sqlite3_value *pVal;
+    if (!(idxNum & (1 << k))) continue;
+    pVal = argv[iArg++];
+    if (sqlite3_value_type(pVal) == SQLITE_NULL) continue;
+    if (sqlite3_value_type(pVal) == SQLITE_INTEGER) {
+      aVal[k] = sqlite3_value_int64(pVal);
+    } else if (sqlite3_value_type(pVal) == SQLITE_FLOAT &&
+               sqlite3_value_double(pVal) ==
+                   (double)(i64)sqlite3_value_double(pVal)) {
+      aVal[k] = (i64)sqlite3_value_double(pVal);
+    } else {
+      mpClaimError(pTab, "mp_claim: %s must be an integer",
+                   k == 0 ? "n" : "lease_seconds");
+      return SQLITE_MISMATCH;
+    }
+    if (aVal[k] < (k == 0 ? 0 : 1) || aVal[k] > (k == 0 ? 100000 : 86400)) {
+      mpClaimError(pTab, "%s",
+                   k == 0 ? "mp_claim: n must be between 0 and 100000"
+                          : "mp_claim: lease_seconds must be between 1 and "
+                            "86400");
+      return SQLITE_MISMATCH;
+    }
+  }
+  if (idxNum & 4) {
+    sqlite3_value *pVal = argv[iArg];
+    int eType = sqlite3_value_type(pVal);
+    if (eType != SQLITE_NULL) {
+      const unsigned char *z = sqlite3_value_text(pVal);
+      int n = sqlite3_value_bytes(pVal);
+      if (eType != SQLITE_TEXT || n == 0 || n > MP_KEY_MAX_BYTES ||
+          !mpUtf8Valid(z, n)) {
+        mpClaimError(pTab, "%s",
+                     "mp_claim: worker must be text of 1 to 256 bytes");
+        return SQLITE_MISMATCH;
+      }
+      zWorker = (const char *)z;
+    }
+  }
+  if (aVal[0] < 0) {
+    int rc = mpConfigInt(pTab->p, "batch_size", &aVal[0]);
+    if (rc != SQLITE_OK) {
+      mpClaimError(pTab, "mp_claim: %s", sqlite3_errmsg(pTab->p->db));
+      return rc;
+    }
+  }
+  if (aVal[0] == 0) return SQLITE_OK;
+  return mpClaimRun(pTab, pCur, (int)aVal[0],
+                    aVal[1] < 0 ? -1 : aVal[1] * 1000, zWorker);
+}
+
+/*
+** xNext, xEof, xColumn, xRowid: walk the claimed rows.
+*/
+static int mpClaimNext(sqlite3_vtab_cursor *pCursor) {
+  ((MpClaimCursor *)pCursor)->iRow++;
+  return SQLITE_OK;
+}
+
+static int mpClaimEof(sqlite3_vtab_cursor *pCursor) {
+  MpClaimCursor *pCur = (MpClaimCursor *)pCursor;
+  return pCur->iRow >= pCur->nRow;
+}
+
+static int mpClaimColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
+                         int iCol) {
+  MpClaimCursor *pCur = (MpClaimCursor *)pCursor;
+  if (iCol < MP_CLAIM_COLUMNS) {
+    sqlite3_result_value(ctx, pCur->aRow[pCur->iRow].apCol[iCol]);
+  }
+  return SQLITE_OK;
+}
+
+static int mpClaimRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid) {
+  *pRowid = ((MpClaimCursor *)pCursor)->iRow;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module mpClaimModule = {
+  .iVersion = 0,
+  .xConnect = mpClaimConnect,
+  .xBestIndex = mpClaimBestIndex,
+  .xDisconnect = mpClaimDisconnect,
+  .xOpen = mpClaimOpen,
+  .xClose = mpClaimClose,
+  .xFilter = mpClaimFilter,
+  .xNext = mpClaimNext,
+  .xEof = mpClaimEof,
+  .xColumn = mpClaimColumn,
+  .xRowid = mpClaimRowid,
+};
+
+/*
+** mp_mark_sent(id [, lease_seconds]): claims one given pending message
+** and returns its lease token. Refused when the message is not pending or
+** its chat already has a message in flight. MP_FN_UNSAFE: it writes.
+*/
+static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
+                           sqlite3_value **argv) {
+  static const char zFunc[] = "mp_mark_sent";
+  MpState *p = sqlite3_user_data(ctx);
+  MpRow row;
+  i64 iLeaseMs = -1;
+  int rc;
+  if (argc == 2 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
+    if (mpArgInt(ctx, argv[1], zFunc, "lease_seconds", &iLeaseMs)) return;
+    if (iLeaseMs < 1 || iLeaseMs > 86400) {
+      mpResultErrorf(ctx, "%s: lease_seconds must be between 1 and 86400",
+                     zFunc);
+      return;
+    }
+    iLeaseMs *= 1000;
+  }
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  if (mpFindRow(ctx, p, zFunc, argv[0], &row)) goto mark_sent_abort;
+  if (strcmp(row.zStatus, "pending") != 0) {
+    mpResultErrorf(ctx, "%s: illegal transition %s -> sent", zFunc,
+                   row.zStatus);
+    goto mark_sent_abort;
+  }
+  if (iLeaseMs < 0) {
+    rc = mpConfigInt(p, "lease_seconds", &iLeaseMs);
+    iLeaseMs *= 1000;
+  }
+  if (rc == SQLITE_OK) {
+    MpChatSet inflight = { 0, 0, 0 };
+    rc = mpClaimInflight(p, &inflight);
+    if (rc == SQLITE_OK && mpChatSetHas(&inflight, row.iChat)) {
+      mpResultErrorf(ctx, "%s: chat %lld already has a message in flight",
+                     zFunc, row.iChat);
+      sqlite3_free(inflight.aSlot);
+      goto mark_sent_abort;
+    }
+    sqlite3_free(inflight.aSlot);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt *pRow =
+        mpClaimRow(p, row.iSeq, mpNowMs(p), iLeaseMs, 0, &rc);
+    if (pRow) {
+      sqlite3_result_value(ctx, sqlite3_column_value(pRow, 5));
+      sqlite3_step(pRow);
+      rc = mpStmtFinish(pRow);
+    }
+  }
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    goto mark_sent_abort;
+  }
+  rc = mpCommit(p);
+  if (rc != SQLITE_OK) mpResultDbError(ctx, zFunc, p->db, rc);
+  return;
+
+mark_sent_abort:
+  mpRollback(p);
+}
+
+/*
+** Registers mp_claim and mp_mark_sent(). Returns an SQLite result code.
+*/
+int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
+  // clang-format off
+  static const MpFunction aFunc[] = {
+    { "mp_mark_sent", 1, MP_FN_UNSAFE, mpMarkSentFunc },
+    { "mp_mark_sent", 2, MP_FN_UNSAFE, mpMarkSentFunc },
+  };
+  // clang-format on
+  int rc = sqlite3_create_module_v2(db, "mp_claim", &mpClaimModule, p, 0);
+  if (rc != SQLITE_OK) {
+    *pzErrMsg = sqlite3_mprintf("mp: cannot register mp_claim: %s",
+                                sqlite3_errmsg(db));
+    return rc;
+  }
+  return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),
+                             pzErrMsg);
+}

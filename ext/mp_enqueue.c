@@ -1,0 +1,276 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_enqueue.c: mp_enqueue(), which validates a message, checksums it and
+** stores it as 'pending'.
+**
+**   SELECT mp_enqueue(12345, 'Build finished');
+**   -- 0190f3a2-7c41-7a3e-8000-000000000001
+**   SELECT mp_enqueue(12345, 'Deploy?', '{"type":"approval_request"}',
+**                     '{"priority":"high","dedup_key":"deploy-42"}');
+**
+** Options (a JSON object, every key optional):
+**   priority    "low" | "normal" | "high" | "critical", or 0..3 (normal)
+**   delay_ms    0..31536000000: the message joins the queue that much later
+**   dedup_key   text; while a row holds it, enqueueing it again returns
+**               that row's id and stores nothing
+**   parse_mode  "HTML" | "MarkdownV2" | "Markdown" (none: plain text)
+**
+** One INSERT does it all: the seq (max + 1, never reusing a deleted one)
+** is chosen under the write lock, the id is built from it, and a repeated
+** dedup_key is caught by the unique index. The insert touches the table and
+** the queue index only.
+*/
+#include "mp_int.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define MP_DELAY_MAX_MS 31536000000LL /* one year */
+
+/* What mp_enqueue() stores besides chat and text. */
+typedef struct MpEnqueueOptions MpEnqueueOptions;
+struct MpEnqueueOptions {
+  int iPriority;          /* MP_PRIORITY_* */
+  i64 iDelayMs;           /* delay_ms */
+  char *zDedup;           /* dedup_key (sqlite3_malloc), or NULL */
+  const char *zParseMode; /* static canonical name, or NULL */
+};
+
+/*
+** Maps a priority name to its number, or -1.
+*/
+static int mpPriorityByName(const char *z) {
+  static const char *const azName[] = { "low", "normal", "high", "critical" };
+  for (int i = 0; i < 4; i++) {
+    if (strcmp(z, azName[i]) == 0) return i;
+  }
+  return -1;
+}
+
+/*
+** Maps a parse_mode name (any case) to Telegram's spelling, or NULL.
+*/
+static const char *mpParseModeByName(const char *z) {
+  static const char *const azMode[] = { "HTML", "MarkdownV2", "Markdown" };
+  for (int i = 0; i < 3; i++) {
+    if (sqlite3_stricmp(z, azMode[i]) == 0) return azMode[i];
+  }
+  return 0;
+}
+
+/*
+** Reads one option member into pOpt. Returns SQLITE_OK, or sets an error
+** on ctx naming the option and returns SQLITE_MISMATCH.
+*/
+static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
+                           const MpJsonValue *pVal, MpEnqueueOptions *pOpt) {
+  static const char zFunc[] = "mp_enqueue";
+  if (mpJsonKeyIs(pKey, "priority")) {
+    i64 v = -1;
+    if (pVal->eType == MP_JSON_STRING) {
+      char *z = mpJsonString(pVal, 0);
+      if (z == 0) return SQLITE_NOMEM;
+      v = mpPriorityByName(z);
+      sqlite3_free(z);
+    } else if (pVal->eType == MP_JSON_NUMBER && mpJsonInt(pVal, &v)) {
+      v = -1;
+    }
+    if (v < 0 || v > 3) {
+      mpResultErrorf(ctx,
+                     "%s: priority must be low, normal, high, critical or "
+                     "0-3, got %.*s",
+                     zFunc, pVal->n, pVal->z);
+      return SQLITE_MISMATCH;
+    }
+    pOpt->iPriority = (int)v;
+  } else if (mpJsonKeyIs(pKey, "delay_ms")) {
+    i64 v = -1;
+    if (pVal->eType != MP_JSON_NUMBER || mpJsonInt(pVal, &v) || v < 0 ||
+        v > MP_DELAY_MAX_MS) {
+      mpResultErrorf(ctx, "%s: delay_ms must be an integer from 0 to %lld, "
+                          "got %.*s",
+                     zFunc, MP_DELAY_MAX_MS, pVal->n, pVal->z);
+      return SQLITE_MISMATCH;
+    }
+    pOpt->iDelayMs = v;
+  } else if (mpJsonKeyIs(pKey, "dedup_key")) {
+    int n = 0;
+    if (pVal->eType != MP_JSON_STRING) {
+      mpResultErrorf(ctx, "%s: dedup_key must be a string", zFunc);
+      return SQLITE_MISMATCH;
+    }
+    sqlite3_free(pOpt->zDedup);
+    pOpt->zDedup = mpJsonString(pVal, &n);
+    if (pOpt->zDedup == 0) return SQLITE_NOMEM;
+    if (n == 0 || n > MP_KEY_MAX_BYTES || (int)strlen(pOpt->zDedup) != n) {
+      mpResultErrorf(ctx, "%s: dedup_key must be 1 to %d bytes without NUL",
+                     zFunc, MP_KEY_MAX_BYTES);
+      return SQLITE_MISMATCH;
+    }
+  } else if (mpJsonKeyIs(pKey, "parse_mode")) {
+    char *z = pVal->eType == MP_JSON_STRING ? mpJsonString(pVal, 0) : 0;
+    pOpt->zParseMode = z ? mpParseModeByName(z) : 0;
+    sqlite3_free(z);
+    if (pVal->eType == MP_JSON_NULL) return SQLITE_OK;
+    if (pOpt->zParseMode == 0) {
+      mpResultErrorf(ctx, "%s: parse_mode must be HTML, MarkdownV2 or "
+                          "Markdown, got %.*s",
+                     zFunc, pVal->n, pVal->z);
+      return SQLITE_MISMATCH;
+    }
+  } else {
+    mpResultErrorf(ctx, "%s: unknown option %.*s (expected priority, "
+                        "delay_ms, dedup_key or parse_mode)",
+                   zFunc, pKey->n, pKey->z);
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Parses the options argument (NULL or a JSON object) into pOpt. Returns
+** SQLITE_OK, or sets an error on ctx and returns an error code.
+*/
+static int mpEnqueueOptions(sqlite3_context *ctx, sqlite3_value *pArg,
+                            MpEnqueueOptions *pOpt) {
+  const char *z;
+  int n, rc;
+  MpJson json;
+  MpJsonValue key, val;
+  if (mpArgText(ctx, pArg, "mp_enqueue", "options", 65536, 1, &z, &n)) {
+    return SQLITE_MISMATCH;
+  }
+  if (z == 0) return SQLITE_OK;
+  if (!mpJsonValid(z, n) || mpJsonObjectStart(&json, z, n) != SQLITE_OK) {
+    mpResultErrorf(ctx, "mp_enqueue: options must be a JSON object");
+    return SQLITE_MISMATCH;
+  }
+  while ((rc = mpJsonNextMember(&json, &key, &val)) == 1) {
+    rc = mpEnqueueOption(ctx, &key, &val, pOpt);
+    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Returns the id of the row holding dedup key zKey as the result of ctx.
+*/
+static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
+                             const char *zKey) {
+  sqlite3_stmt *pStmt = mpStmt(
+      p, MP_STMT_DEDUP_LOOKUP, "SELECT id FROM messages WHERE dedup_key = ?1");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+  }
+  return mpStmtFinish(pStmt);
+}
+
+/*
+** mp_enqueue(chat_id, text [, event_json [, options_json]]): stores a
+** pending message and returns its id (or, for a repeated dedup_key, the id
+** of the message already holding it). MP_FN_UNSAFE: it writes.
+*/
+static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  MpState *p = sqlite3_user_data(ctx);
+  MpEnqueueOptions opt = { MP_PRIORITY_NORMAL, 0, 0, 0 };
+  const char *zText, *zEvent = 0;
+  int nText, nEvent = 0;
+  i64 iChat, iNow;
+  u8 aSum[MP_CHECKSUM_BYTES];
+  char zPrefix[20];
+  sqlite3_stmt *pStmt;
+  MpJson json;
+  int rc, bInserted = 0;
+
+  if (mpArgInt(ctx, argv[0], "mp_enqueue", "chat_id", &iChat)) return;
+  if (iChat == 0) {
+    mpResultErrorf(ctx, "mp_enqueue: chat_id must not be 0");
+    return;
+  }
+  if (mpArgText(ctx, argv[1], "mp_enqueue", "text", MP_TEXT_MAX_BYTES, 0,
+                &zText, &nText)) {
+    return;
+  }
+  if (argc >= 3) {
+    if (mpArgText(ctx, argv[2], "mp_enqueue", "event_json",
+                  MP_EVENT_MAX_BYTES, 1, &zEvent, &nEvent)) {
+      return;
+    }
+    if (zEvent && (!mpJsonValid(zEvent, nEvent) ||
+                   mpJsonObjectStart(&json, zEvent, nEvent) != SQLITE_OK)) {
+      mpResultErrorf(ctx, "mp_enqueue: event_json must be a JSON object");
+      return;
+    }
+  }
+  if (argc >= 4 && mpEnqueueOptions(ctx, argv[3], &opt)) goto enqueue_end;
+  rc = mpChecksum(iChat, zText, nText, zEvent, nEvent, opt.zParseMode,
+                  opt.zParseMode ? (int)strlen(opt.zParseMode) : 0, aSum);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_nomem(ctx);
+    goto enqueue_end;
+  }
+  iNow = mpNowMs(p);
+  mpIdPrefix(p, iNow, zPrefix);
+  pStmt = mpStmt(
+      p, MP_STMT_ENQUEUE,
+      "INSERT INTO messages(seq, id, chat_id, message_text, timestamp, "
+      "event_data, created_at, updated_at, priority, parse_mode, dedup_key, "
+      "order_at, due_at, checksum) "
+      "SELECT s.seq, ?1 || printf('-%04x-%012x', 32768 | ((s.seq >> 48) & "
+      "16383), s.seq & 281474976710655), ?2, ?3, ?4, ?5, ?4, ?4, ?6, ?7, ?8, "
+      "?9, ?9, ?10 "
+      "FROM (SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
+      "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1 AS seq) AS s "
+      "WHERE 1 "
+      "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING "
+      "RETURNING id");
+  if (pStmt == 0) {
+    mpResultDbError(ctx, "mp_enqueue", p->db, sqlite3_errcode(p->db));
+    goto enqueue_end;
+  }
+  sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iChat);
+  sqlite3_bind_text(pStmt, 3, zText, nText, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 4, iNow / 1000);
+  if (zEvent) sqlite3_bind_text(pStmt, 5, zEvent, nEvent, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 6, opt.iPriority);
+  if (opt.zParseMode) {
+    sqlite3_bind_text(pStmt, 7, opt.zParseMode, -1, SQLITE_STATIC);
+  }
+  if (opt.zDedup) sqlite3_bind_text(pStmt, 8, opt.zDedup, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 9, iNow + opt.iDelayMs);
+  sqlite3_bind_blob(pStmt, 10, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+    bInserted = 1;
+    sqlite3_step(pStmt);
+  }
+  rc = mpStmtFinish(pStmt);
+  if (rc == SQLITE_OK && !bInserted) {
+    rc = opt.zDedup ? mpEnqueueDedupHit(ctx, p, opt.zDedup) : SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_enqueue", p->db, rc);
+
+enqueue_end:
+  sqlite3_free(opt.zDedup);
+}
+
+/*
+** Registers mp_enqueue(). Returns an SQLite result code.
+*/
+int mpRegisterEnqueue(sqlite3 *db, MpState *p, char **pzErrMsg) {
+  // clang-format off
+  static const MpFunction aFunc[] = {
+    { "mp_enqueue", 2, MP_FN_UNSAFE, mpEnqueueFunc },
+    { "mp_enqueue", 3, MP_FN_UNSAFE, mpEnqueueFunc },
+    { "mp_enqueue", 4, MP_FN_UNSAFE, mpEnqueueFunc },
+  };
+  // clang-format on
+  return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),
+                             pzErrMsg);
+}

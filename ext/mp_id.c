@@ -1,0 +1,158 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_id.c: message ids and lease tokens.
+**
+** An id is a UUID version 7 whose 62 "random" bits carry the row's seq
+** (its rowid):
+**
+**   tttttttt-tttt-7rrr-vsss-ssssssssssss
+**   t: 48-bit Unix time in ms     r: 12 random bits
+**   v: variant 10 plus 2 bits of seq    s: the rest of the 62-bit seq
+**
+** So ids sort by time, inserts append to the table's b-tree, and finding a
+** row by id is a rowid lookup: no index on id is needed, which keeps each
+** enqueue to two b-trees (table and queue index). The row's id column is
+** still compared, so a stale id never reaches a reused seq.
+**
+** A lease token is "<id>:<16 hex digits>", returned by mp_claim() and
+** mp_mark_sent(). Every function that takes an id also takes a token; with
+** a token, the call is refused unless that claim still holds the message.
+*/
+#include "mp_int.h"
+
+#include <string.h>
+
+/*
+** Writes the first 18 characters of a new id ("tttttttt-tttt-7rrr") and a
+** NUL into zOut (at least 19 bytes). SQL appends the seq part.
+*/
+void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
+  u64 t = (u64)iMs & 0xFFFFFFFFFFFFull;
+  unsigned r = (unsigned)(mpRandom(p) & 0xFFF);
+  sqlite3_snprintf(19, zOut, "%08x-%04x-7%03x", (unsigned)(t >> 16),
+                   (unsigned)(t & 0xFFFF), r);
+}
+
+/*
+** Returns the value of n hex digits at z, or -1 if one is not a lower-case
+** hex digit.
+*/
+static i64 mpHex(const char *z, int n) {
+  i64 v = 0;
+  for (int i = 0; i < n; i++) {
+    char c = z[i];
+    int d;
+    if (c >= '0' && c <= '9') {
+      d = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      d = c - 'a' + 10;
+    } else {
+      return -1;
+    }
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/*
+** Decodes an mp id, optionally followed by ":token". Returns 1 with *piSeq
+** set and *pzToken pointing at the token (or NULL), or 0 if z is not in
+** mp's form (an id written by plain SQL, say).
+*/
+int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken) {
+  static const int aDash[] = { 8, 13, 18, 23 };
+  i64 hi, lo;
+  *pzToken = 0;
+  if (n != 36 && !(n == 53 && z[36] == ':')) return 0;
+  for (int i = 0; i < 4; i++) {
+    if (z[aDash[i]] != '-') return 0;
+  }
+  if (z[14] != '7' || mpHex(z, 8) < 0 || mpHex(z + 9, 4) < 0 ||
+      mpHex(z + 14, 4) < 0) {
+    return 0;
+  }
+  hi = mpHex(z + 19, 4);
+  lo = mpHex(z + 24, 12);
+  if (hi < 0x8000 || hi > 0xBFFF || lo < 0) return 0;
+  if (n == 53) {
+    if (mpHex(z + 37, 16) < 0) return 0;
+    *pzToken = z + 37;
+  }
+  *piSeq = ((hi & 0x3FFF) << 48) | lo;
+  return 1;
+}
+
+/*
+** Copies the current row of a row statement into pRow.
+*/
+static void mpRowRead(sqlite3_stmt *pStmt, MpRow *pRow) {
+  pRow->iSeq = sqlite3_column_int64(pStmt, 0);
+  pRow->iChat = sqlite3_column_int64(pStmt, 1);
+  pRow->iPriority = sqlite3_column_int(pStmt, 2);
+  pRow->nRetry = sqlite3_column_int(pStmt, 3);
+  sqlite3_snprintf(sizeof(pRow->zStatus), pRow->zStatus, "%s",
+                   (const char *)sqlite3_column_text(pStmt, 4));
+  sqlite3_snprintf(sizeof(pRow->zToken), pRow->zToken, "%s",
+                   (const char *)sqlite3_column_text(pStmt, 5));
+  sqlite3_snprintf(sizeof(pRow->zId), pRow->zId, "%s",
+                   (const char *)sqlite3_column_text(pStmt, 6));
+}
+
+#define MP_ROW_COLUMNS                                                       \
+  "SELECT seq, chat_id, priority, retry_count, status, "                     \
+  "ifnull(lease_token, ''), id FROM messages "
+
+/*
+** Finds the message named by pId (an id or a lease token) for zFunc.
+** Returns SQLITE_OK with pRow filled (pRow->zGiven holds the token, if one
+** was passed), or sets an error on ctx ("zFunc: no message with id '...'")
+** and returns an error code.
+*/
+int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
+              sqlite3_value *pId, MpRow *pRow) {
+  const char *zId;
+  const char *zToken = 0;
+  int nId;
+  i64 iSeq;
+  int rc;
+  int bFound = 0;
+  sqlite3_stmt *pStmt;
+  memset(pRow, 0, sizeof(*pRow));
+  if (mpArgText(ctx, pId, zFunc, "id", 128, 0, &zId, &nId)) {
+    return SQLITE_MISMATCH;
+  }
+  if (mpIdDecode(zId, nId, &iSeq, &zToken)) {
+    pStmt = mpStmt(p, MP_STMT_ROW_BY_SEQ, MP_ROW_COLUMNS "WHERE seq = ?1");
+    if (pStmt == 0) goto find_error;
+    sqlite3_bind_int64(pStmt, 1, iSeq);
+    if (sqlite3_step(pStmt) == SQLITE_ROW &&
+        sqlite3_column_bytes(pStmt, 6) == 36 &&
+        memcmp(sqlite3_column_text(pStmt, 6), zId, 36) == 0) {
+      mpRowRead(pStmt, pRow);
+      bFound = 1;
+    }
+  } else {
+    /* An id that mp did not make: rows inserted with plain SQL. */
+    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID, MP_ROW_COLUMNS "WHERE id = ?1");
+    if (pStmt == 0) goto find_error;
+    sqlite3_bind_text(pStmt, 1, zId, nId, SQLITE_STATIC);
+    if (sqlite3_step(pStmt) == SQLITE_ROW) {
+      mpRowRead(pStmt, pRow);
+      bFound = 1;
+    }
+  }
+  rc = mpStmtFinish(pStmt);
+  if (rc != SQLITE_OK) goto find_error;
+  if (!bFound) {
+    mpResultErrorf(ctx, "%s: no message with id '%.*s'", zFunc,
+                   zToken ? 36 : nId, zId);
+    return SQLITE_NOTFOUND;
+  }
+  if (zToken) memcpy(pRow->zGiven, zToken, 16);
+  return SQLITE_OK;
+
+find_error:
+  mpResultDbError(ctx, zFunc, p->db, sqlite3_errcode(p->db));
+  return SQLITE_ERROR;
+}

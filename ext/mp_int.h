@@ -1,0 +1,186 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_int.h: what the files of the mp extension share.
+**
+** Every mp_<area>.c file includes this header. Only mp.c uses
+** SQLITE_EXTENSION_INIT1; the others see the API routines through
+** SQLITE_EXTENSION_INIT3.
+*/
+#ifndef MP_INT_H
+#define MP_INT_H
+
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT3
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+typedef unsigned char u8;
+
+/* Function flag sets; each registration table says which one and why. */
+#define MP_FN_PURE     (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
+#define MP_FN_VOLATILE (SQLITE_UTF8 | SQLITE_INNOCUOUS)
+#define MP_FN_UNSAFE   (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+
+/* Limits on what mp_enqueue accepts. */
+#define MP_TEXT_MAX_BYTES  (1024 * 1024) /* message_text, after validation */
+#define MP_EVENT_MAX_BYTES (1024 * 1024) /* event_data JSON */
+#define MP_KEY_MAX_BYTES   256           /* dedup_key, tier and worker names */
+#define MP_ERROR_MAX_BYTES 4096          /* stored error_message */
+
+/* Priorities, as stored in messages.priority. */
+#define MP_PRIORITY_LOW      0
+#define MP_PRIORITY_NORMAL   1
+#define MP_PRIORITY_HIGH     2
+#define MP_PRIORITY_CRITICAL 3
+
+/*
+** Cached prepared statements, one slot each. They are prepared on first use
+** and finalized when the connection closes (see mpStmt() in mp_util.c).
+*/
+enum MpStmtSlot {
+  MP_STMT_CONFIG_GET,
+  MP_STMT_LOCK,
+  MP_STMT_ENQUEUE,
+  MP_STMT_DEDUP_LOOKUP,
+  MP_STMT_ROW_BY_SEQ,
+  MP_STMT_ROW_BY_ID,
+  MP_STMT_COUNTER_ADD,
+  MP_STMT_CLAIM_INFLIGHT,
+  MP_STMT_CLAIM_SCAN,
+  MP_STMT_CLAIM_ROW,
+  MP_STMT_CONFIRM,
+  MP_STMT_FAIL,
+  MP_STMT_REQUEUE,
+  MP_STMT_MARK_SENT,
+  MP_STMT_COUNT
+};
+
+/*
+** One MpState per connection, created by sqlite3_mp_init(). The mp_stats
+** module owns it and frees it when the connection closes.
+*/
+typedef struct MpState MpState;
+struct MpState {
+  sqlite3 *db;                        /* The connection */
+  sqlite3_stmt *apStmt[MP_STMT_COUNT]; /* Cached statements, or NULL */
+  int bAnchored;    /* True while the mp_stats table is connected */
+  int bClockFixed;  /* True when mp_clock_set() fixed the clock */
+  i64 iClockMs;     /* The fixed time, ms since the epoch */
+  u64 aRandom[2];   /* State of the xorshift128+ generator */
+};
+
+/*
+** The subset of a message row that the transition functions look at.
+*/
+typedef struct MpRow MpRow;
+struct MpRow {
+  i64 iSeq;           /* messages.seq (the rowid) */
+  i64 iChat;          /* chat_id */
+  int iPriority;      /* priority, 0..3 */
+  int nRetry;         /* retry_count */
+  char zStatus[12];   /* status */
+  char zToken[24];    /* lease_token, or "" */
+  char zGiven[24];    /* the lease token the caller passed, or "" */
+  char zId[40];       /* id */
+};
+
+/* mp_util.c: errors, arguments, statements, transactions. */
+void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...);
+void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
+                     int rc);
+int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
+             const char *zArg, i64 *piOut);
+int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
+              const char *zArg, int nMax, int bAllowNull, const char **pzOut,
+              int *pnOut);
+int mpUtf8Valid(const unsigned char *z, int n);
+sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql);
+int mpStmtFinish(sqlite3_stmt *pStmt);
+void mpStmtFinalizeAll(MpState *p);
+int mpBegin(MpState *p);
+int mpCommit(MpState *p);
+int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc);
+void mpRollback(MpState *p);
+int mpCounterAdd(MpState *p, const char *zName, i64 iDelta);
+int mpRequireSchema(sqlite3_context *ctx, MpState *p, const char *zFunc);
+
+/* mp_clock.c: the one clock every function reads. */
+i64 mpNowMs(MpState *p);
+u64 mpRandom(MpState *p);
+int mpRegisterClock(sqlite3 *db, MpState *p, char **pzErrMsg);
+
+/* mp_json.c: a small strict JSON reader. */
+typedef struct MpJson MpJson;
+struct MpJson {
+  const char *z; /* The whole document */
+  int n;         /* Its length in bytes */
+  int i;         /* Read position */
+};
+#define MP_JSON_NULL   0
+#define MP_JSON_FALSE  1
+#define MP_JSON_TRUE   2
+#define MP_JSON_NUMBER 3
+#define MP_JSON_STRING 4
+#define MP_JSON_ARRAY  5
+#define MP_JSON_OBJECT 6
+typedef struct MpJsonValue MpJsonValue;
+struct MpJsonValue {
+  int eType;       /* MP_JSON_* */
+  const char *z;   /* First byte of the value's text (strings: the quote) */
+  int n;           /* Bytes of the value's text */
+};
+int mpJsonValid(const char *z, int n);
+int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue);
+int mpJsonObjectStart(MpJson *pJson, const char *z, int n);
+char *mpJsonString(const MpJsonValue *pVal, int *pnOut);
+int mpJsonInt(const MpJsonValue *pVal, i64 *piOut);
+int mpJsonKeyIs(const MpJsonValue *pKey, const char *zName);
+int mpJsonLookup(const char *z, int n, const char *zPath, MpJsonValue *pOut);
+void mpJsonAppendString(sqlite3_str *pStr, const char *z, int n);
+
+/* mp_checksum.c: SHA-256 over a canonical encoding of a message. */
+#define MP_CHECKSUM_BYTES 32
+int mpChecksum(i64 iChat, const char *zText, int nText, const char *zEvent,
+               int nEvent, const char *zParseMode, int nParseMode,
+               u8 *aOut);
+
+/* mp_id.c: UUID v7 ids that carry the row's seq. */
+void mpIdPrefix(MpState *p, i64 iMs, char *zOut);
+int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken);
+int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
+              sqlite3_value *pId, MpRow *pRow);
+
+/* mp_config.c: validated, persistent settings. */
+int mpConfigInt(MpState *p, const char *zKey, i64 *piOut);
+int mpConfigApplyJson(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                      const char *zJson, int nJson);
+void mpConfigAppendJson(MpState *p, sqlite3_str *pOut);
+
+/* Registration, one per file; each returns SQLITE_OK or sets *pzErrMsg. */
+int mpRegisterSchema(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterConfig(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterEnqueue(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterTransition(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterRecover(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterVerify(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterStats(sqlite3 *db, MpState *p, char **pzErrMsg);
+
+/*
+** One row of a file's function table, registered by mpRegisterFunctions().
+*/
+typedef struct MpFunction MpFunction;
+struct MpFunction {
+  const char *zName;
+  int nArg;
+  int eFlags;
+  void (*xFunc)(sqlite3_context *, int, sqlite3_value **);
+};
+int mpRegisterFunctions(sqlite3 *db, MpState *p, const MpFunction *aFunc,
+                        int nFunc, char **pzErrMsg);
+
+#endif /* MP_INT_H */

@@ -1,0 +1,274 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_transition.c: the outcomes of a delivery attempt, and the redrive.
+**
+**   SELECT mp_confirm('<id or lease token>', 777, 'telegram');     -- 1
+**   SELECT mp_mark_failed('<id>', 'HTTP 502');            -- 'pending'
+**   SELECT mp_mark_failed('<id>', 'chat not found', 0);   -- 'failed'
+**   SELECT mp_mark_failed('<id>', 'slow down', 1, 30);    -- due in 30 s
+**   SELECT mp_requeue('<id>');                            -- 1
+**
+** The state machine (anything else is refused, naming both states):
+**
+**   pending --mp_claim/mp_mark_sent--> sent --mp_confirm--> confirmed
+**   sent, pending --mp_mark_failed--> pending (retry) | failed
+**   failed --mp_requeue--> pending
+**
+** A retry waits retry_interval_seconds * 2^retry_count, capped at
+** backoff_max_seconds, with "equal jitter" (half fixed, half random), and
+** keeps the message's place in the queue, so it still goes out before the
+** later messages of its chat. After max_retry_count retries the next
+** failure is final.
+**
+** Each function runs in one transaction: the row, its lease check and the
+** mp_stats counters change together or not at all.
+*/
+#include "mp_int.h"
+
+#include <string.h>
+
+/*
+** Checks that row may go from one of the states in zFrom ("sent" or
+** "sent|pending") to zTo, and that a lease token, if the caller gave one,
+** still holds the message. Returns SQLITE_OK, or sets an error on ctx and
+** returns SQLITE_CONSTRAINT.
+*/
+static int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
+                             const MpRow *pRow, const char *zFrom,
+                             const char *zTo) {
+  int nStatus = (int)strlen(pRow->zStatus);
+  const char *zAt = strstr(zFrom, pRow->zStatus);
+  if (zAt == 0 || (zAt[nStatus] != 0 && zAt[nStatus] != '|')) {
+    mpResultErrorf(ctx, "%s: illegal transition %s -> %s", zFunc,
+                   pRow->zStatus, zTo);
+    return SQLITE_CONSTRAINT;
+  }
+  if (pRow->zGiven[0] && (strcmp(pRow->zStatus, "sent") != 0 ||
+                          strcmp(pRow->zGiven, pRow->zToken) != 0)) {
+    mpResultErrorf(ctx,
+                   "%s: stale lease token: message %s was recovered or "
+                   "claimed again",
+                   zFunc, pRow->zId);
+    return SQLITE_CONSTRAINT;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Adds the mp_stats counters of a transition out of zFrom: every
+** transition counts in 'updated', and a message leaving 'sent' also counts
+** the claim that put it there (see mp_stats.c).
+*/
+static int mpTransitionCount(MpState *p, const char *zFrom) {
+  return mpCounterAdd(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1);
+}
+
+/*
+** mp_confirm(id, telegram_message_id [, tier]): sent -> confirmed, storing
+** Telegram's message id and the tier (default 'telegram'). Returns 1.
+** MP_FN_UNSAFE: it writes.
+*/
+static void mpConfirmFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_confirm";
+  MpState *p = sqlite3_user_data(ctx);
+  const char *zTier = "telegram";
+  i64 iTelegramId, iNow;
+  MpRow row;
+  sqlite3_stmt *pStmt;
+  int rc;
+  if (mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
+    return;
+  }
+  if (argc == 3 && mpArgText(ctx, argv[2], zFunc, "tier", MP_KEY_MAX_BYTES, 0,
+                             &zTier, 0)) {
+    return;
+  }
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
+      mpTransitionCheck(ctx, zFunc, &row, "sent", "confirmed")) {
+    mpRollback(p);
+    return;
+  }
+  iNow = mpNowMs(p);
+  pStmt = mpStmt(p, MP_STMT_CONFIRM,
+                 "UPDATE messages SET status = 'confirmed', "
+                 "telegram_message_id = ?2, tier_used = ?3, "
+                 "lease_until = NULL, lease_token = NULL, "
+                 "revision = revision + 1, updated_at = ?4 WHERE seq = ?1");
+  rc = pStmt ? SQLITE_OK : sqlite3_errcode(p->db);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, row.iSeq);
+    sqlite3_bind_int64(pStmt, 2, iTelegramId);
+    sqlite3_bind_text(pStmt, 3, zTier, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 4, iNow / 1000);
+    sqlite3_step(pStmt);
+    rc = mpStmtFinish(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "confirmed", 1);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
+  sqlite3_result_int(ctx, 1);
+}
+
+/*
+** Returns the delay in ms before retry number nRetry+1: the exponential
+** backoff with equal jitter described at the top of this file.
+*/
+static i64 mpBackoffMs(MpState *p, int nRetry, i64 iBaseS, i64 iCapS) {
+  i64 iMs = iBaseS * 1000;
+  i64 iCapMs = iCapS * 1000;
+  for (int i = 0; i < nRetry && iMs < iCapMs; i++) iMs *= 2;
+  if (iMs > iCapMs) iMs = iCapMs;
+  return iMs / 2 + (i64)(mpRandom(p) % (u64)(iMs / 2 + 1));
+}
+
+/*
+** mp_mark_failed(id, error [, retryable [, retry_after_s]]): a failed
+** attempt. Retryable (the default) while retries remain: back to pending,
+** due after the backoff (or exactly retry_after_s). Otherwise failed, the
+** dead-letter state. Returns the new status. MP_FN_UNSAFE: it writes.
+*/
+static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv) {
+  static const char zFunc[] = "mp_mark_failed";
+  MpState *p = sqlite3_user_data(ctx);
+  const char *zError;
+  char *zStored = 0;
+  i64 bRetryable = 1, iRetryAfter = -1, nMaxRetry = 0, iBase = 0, iCap = 0;
+  i64 iNow;
+  int bRetry;
+  MpRow row;
+  sqlite3_stmt *pStmt;
+  int rc;
+  if (mpArgText(ctx, argv[1], zFunc, "error", MP_ERROR_MAX_BYTES, 0, &zError,
+                0)) {
+    return;
+  }
+  if (argc >= 3 && mpArgInt(ctx, argv[2], zFunc, "retryable", &bRetryable)) {
+    return;
+  }
+  if (bRetryable != 0 && bRetryable != 1) {
+    mpResultErrorf(ctx, "%s: retryable must be 0 or 1", zFunc);
+    return;
+  }
+  if (argc >= 4 && sqlite3_value_type(argv[3]) != SQLITE_NULL) {
+    if (mpArgInt(ctx, argv[3], zFunc, "retry_after_s", &iRetryAfter)) return;
+    if (iRetryAfter < 0 || iRetryAfter > 604800) {
+      mpResultErrorf(ctx, "%s: retry_after_s must be between 0 and 604800",
+                     zFunc);
+      return;
+    }
+  }
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
+      mpTransitionCheck(ctx, zFunc, &row, "sent|pending",
+                        bRetryable ? "pending" : "failed")) {
+    mpRollback(p);
+    return;
+  }
+  rc = mpConfigInt(p, "max_retry_count", &nMaxRetry);
+  if (rc == SQLITE_OK) rc = mpConfigInt(p, "retry_interval_seconds", &iBase);
+  if (rc == SQLITE_OK) rc = mpConfigInt(p, "backoff_max_seconds", &iCap);
+  bRetry = bRetryable && row.nRetry < nMaxRetry;
+  if (bRetryable && !bRetry) {
+    zStored = sqlite3_mprintf("%s (gave up after %d retries)", zError,
+                              row.nRetry);
+    if (zStored == 0) rc = SQLITE_NOMEM;
+  }
+  iNow = mpNowMs(p);
+  pStmt = rc ? 0
+             : mpStmt(p, MP_STMT_FAIL,
+                      "UPDATE messages SET status = ?2, retry_count = ?3, "
+                      "due_at = ?4, error_message = ?5, lease_until = NULL, "
+                      "lease_token = NULL, revision = revision + 1, "
+                      "updated_at = ?6 WHERE seq = ?1");
+  if (rc == SQLITE_OK && pStmt == 0) rc = sqlite3_errcode(p->db);
+  if (rc == SQLITE_OK) {
+    i64 iDelay = iRetryAfter >= 0 ? iRetryAfter * 1000
+                                  : mpBackoffMs(p, row.nRetry, iBase, iCap);
+    sqlite3_bind_int64(pStmt, 1, row.iSeq);
+    sqlite3_bind_text(pStmt, 2, bRetry ? "pending" : "failed", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, row.nRetry + bRetry);
+    sqlite3_bind_int64(pStmt, 4, bRetry ? iNow + iDelay : iNow);
+    sqlite3_bind_text(pStmt, 5, zStored ? zStored : zError, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 6, iNow / 1000);
+    sqlite3_step(pStmt);
+    rc = mpStmtFinish(pStmt);
+  }
+  sqlite3_free(zStored);
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, bRetry ? "retries" : "failed", 1);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
+  sqlite3_result_text(ctx, bRetry ? "pending" : "failed", -1, SQLITE_STATIC);
+}
+
+/*
+** mp_requeue(id): failed -> pending (manual redrive) with retries reset,
+** due now, at its old place in the queue. Returns 1. MP_FN_UNSAFE.
+*/
+static void mpRequeueFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_requeue";
+  MpState *p = sqlite3_user_data(ctx);
+  MpRow row;
+  i64 iNow = mpNowMs(p);
+  sqlite3_stmt *pStmt;
+  int rc = mpBegin(p);
+  (void)argc;
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
+      mpTransitionCheck(ctx, zFunc, &row, "failed", "pending")) {
+    mpRollback(p);
+    return;
+  }
+  pStmt = mpStmt(p, MP_STMT_REQUEUE,
+                 "UPDATE messages SET status = 'pending', retry_count = 0, "
+                 "due_at = ?2, in_doubt = 0, revision = revision + 1, "
+                 "updated_at = ?3 WHERE seq = ?1");
+  rc = pStmt ? SQLITE_OK : sqlite3_errcode(p->db);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, row.iSeq);
+    sqlite3_bind_int64(pStmt, 2, iNow);
+    sqlite3_bind_int64(pStmt, 3, iNow / 1000);
+    sqlite3_step(pStmt);
+    rc = mpStmtFinish(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "failed", -1);
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "requeued", 1);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
+  sqlite3_result_int(ctx, 1);
+}
+
+/*
+** Registers the transition functions. Returns an SQLite result code.
+*/
+int mpRegisterTransition(sqlite3 *db, MpState *p, char **pzErrMsg) {
+  // clang-format off
+  static const MpFunction aFunc[] = {
+    { "mp_confirm",     2, MP_FN_UNSAFE, mpConfirmFunc },
+    { "mp_confirm",     3, MP_FN_UNSAFE, mpConfirmFunc },
+    { "mp_mark_failed", 2, MP_FN_UNSAFE, mpMarkFailedFunc },
+    { "mp_mark_failed", 3, MP_FN_UNSAFE, mpMarkFailedFunc },
+    { "mp_mark_failed", 4, MP_FN_UNSAFE, mpMarkFailedFunc },
+    { "mp_requeue",     1, MP_FN_UNSAFE, mpRequeueFunc },
+  };
+  // clang-format on
+  return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),
+                             pzErrMsg);
+}

@@ -1,0 +1,366 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_util.c: what every SQL function of mp needs.
+**
+**   - error results that name the function (mpResultErrorf),
+**   - argument checks that give the same message everywhere (mpArgInt,
+**     mpArgText),
+**   - a cache of prepared statements (mpStmt), finalized at close,
+**   - one transaction discipline for every state change (mpBegin,
+**     mpCommit, mpRollback).
+**
+** HOW TRANSACTIONS WORK
+**
+** Each function that changes state opens SAVEPOINT mp_txn and then makes
+** sure it holds the write lock before it reads anything: in WAL mode a
+** reader that later tries to write fails with SQLITE_BUSY_SNAPSHOT if
+** another connection wrote in between, and the busy timeout cannot help.
+** Taking the write lock first makes every transition wait its turn
+** instead. Inside a caller's own transaction the savepoint nests, so a
+** transition is atomic either way.
+*/
+#include "mp_int.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/*
+** Sets the result of ctx to an error built from a printf-style format.
+** On OOM the result is SQLITE_NOMEM.
+*/
+void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...) {
+  va_list ap;
+  char *zMsg;
+  va_start(ap, zFormat);
+  zMsg = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+  if (zMsg == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, zMsg, -1);
+  sqlite3_free(zMsg);
+}
+
+/*
+** Reports a failed nested statement as "zFunc: <sqlite message>", keeping
+** the error code (SQLITE_BUSY stays SQLITE_BUSY so callers can retry).
+*/
+void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
+                     int rc) {
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  const char *zMsg = sqlite3_errmsg(db);
+  if (strncmp(zMsg, "no such table: ", 15) == 0) {
+    mpResultErrorf(ctx, "%s: %s (run SELECT mp_init() first)", zFunc, zMsg);
+  } else {
+    mpResultErrorf(ctx, "%s: %s", zFunc, zMsg);
+  }
+  sqlite3_result_error_code(ctx, rc);
+}
+
+/*
+** Reads an integer argument. Integers are taken as they are; REAL values
+** that hold a whole number are accepted (what Node binds), fractional ones
+** are refused. Returns SQLITE_OK with *piOut set, or sets an error on ctx
+** ("zFunc: zArg must be an integer") and returns SQLITE_MISMATCH.
+*/
+int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
+             const char *zArg, i64 *piOut) {
+  switch (sqlite3_value_type(pVal)) {
+    case SQLITE_INTEGER: *piOut = sqlite3_value_int64(pVal); return SQLITE_OK;
+    case SQLITE_FLOAT: {
+      double r = sqlite3_value_double(pVal);
+      if (r >= -9223372036854775808.0 && r < 9223372036854775808.0 &&
+          r == (double)(i64)r) {
+        *piOut = (i64)r;
+        return SQLITE_OK;
+      }
+      mpResultErrorf(ctx, "%s: %s must be an integer, got %!.15g", zFunc,
+                     zArg, r);
+      return SQLITE_MISMATCH;
+    }
+    case SQLITE_NULL:
+      mpResultErrorf(ctx, "%s: %s must be an integer, got NULL", zFunc, zArg);
+      return SQLITE_MISMATCH;
+    default:
+      mpResultErrorf(ctx, "%s: %s must be an integer, got %s", zFunc, zArg,
+                     sqlite3_value_type(pVal) == SQLITE_TEXT ? "text"
+                                                             : "a blob");
+      return SQLITE_MISMATCH;
+  }
+}
+
+/*
+** Returns 1 if z[0..n) is well-formed UTF-8 without NUL bytes, overlong
+** forms, UTF-16 surrogates or code points above U+10FFFF; else 0.
+*/
+int mpUtf8Valid(const unsigned char *z, int n) {
+  int i = 0;
+  while (i < n) {
+    unsigned c = z[i];
+    int nMore;
+    unsigned cp;
+    if (c < 0x80) {
+      if (c == 0) return 0;
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      nMore = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      nMore = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      nMore = 3;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    for (int k = 1; k <= nMore; k++) {
+      if (i + k >= n || (z[i + k] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (z[i + k] & 0x3F);
+    }
+    if ((nMore == 2 && cp < 0x800) || (nMore == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return 0;
+    }
+    i += nMore + 1;
+  }
+  return 1;
+}
+
+/*
+** Reads a text argument: must be TEXT (or NULL when bAllowNull), valid
+** UTF-8, at most nMax bytes, and not empty. Returns SQLITE_OK with *pzOut
+** (NULL for an allowed NULL) and *pnOut, or sets an error on ctx naming
+** zFunc and zArg and returns an error code (SQLITE_TOOBIG for oversize).
+*/
+int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
+              const char *zArg, int nMax, int bAllowNull, const char **pzOut,
+              int *pnOut) {
+  int eType = sqlite3_value_type(pVal);
+  const unsigned char *z;
+  int n;
+  *pzOut = 0;
+  if (pnOut) *pnOut = 0;
+  if (eType == SQLITE_NULL && bAllowNull) return SQLITE_OK;
+  if (eType != SQLITE_TEXT) {
+    mpResultErrorf(ctx, "%s: %s must be text, got %s", zFunc, zArg,
+                   eType == SQLITE_NULL      ? "NULL"
+                   : eType == SQLITE_BLOB    ? "a blob"
+                   : eType == SQLITE_INTEGER ? "an integer"
+                                             : "a real");
+    return SQLITE_MISMATCH;
+  }
+  z = sqlite3_value_text(pVal);
+  n = sqlite3_value_bytes(pVal);
+  if (z == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return SQLITE_NOMEM;
+  }
+  if (n == 0) {
+    mpResultErrorf(ctx, "%s: %s must not be empty", zFunc, zArg);
+    return SQLITE_MISMATCH;
+  }
+  if (n > nMax) {
+    mpResultErrorf(ctx, "%s: %s is too long (%d bytes, the limit is %d)",
+                   zFunc, zArg, n, nMax);
+    sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
+    return SQLITE_TOOBIG;
+  }
+  if (!mpUtf8Valid(z, n)) {
+    mpResultErrorf(ctx, "%s: %s is not valid UTF-8", zFunc, zArg);
+    return SQLITE_MISMATCH;
+  }
+  *pzOut = (const char *)z;
+  if (pnOut) *pnOut = n;
+  return SQLITE_OK;
+}
+
+/*
+** Makes sure the cached statements will be finalized before the
+** connection closes. sqlite3_close() disconnects every virtual table
+** before it checks for unfinalized statements, so statements owned by the
+** connected mp_stats table never keep a connection open. Preparing a
+** statement that names mp_stats connects it; its xDisconnect calls
+** mpStmtFinalizeAll(). Returns an SQLite result code.
+*/
+static int mpAnchor(MpState *p) {
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if (p->bAnchored) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 0 FROM mp_stats LIMIT 0", -1, &pStmt,
+                          0);
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/*
+** Returns the cached statement in slot iSlot, preparing zSql on first use,
+** or NULL with the error left on the connection. The statement is reset
+** and ready to bind; hand it back with mpStmtFinish().
+*/
+sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql) {
+  sqlite3_stmt *pStmt = p->apStmt[iSlot];
+  if (pStmt == 0) {
+    if (mpAnchor(p) != SQLITE_OK) return 0;
+    if (sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &pStmt,
+                           0) != SQLITE_OK) {
+      return 0;
+    }
+    p->apStmt[iSlot] = pStmt;
+  }
+  return pStmt;
+}
+
+/*
+** Resets a cached statement and clears its bindings so that it holds no
+** references. Returns the result code of the statement's last step.
+*/
+int mpStmtFinish(sqlite3_stmt *pStmt) {
+  int rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  return rc;
+}
+
+/*
+** Finalizes every cached statement. Called when mp_stats is disconnected,
+** which sqlite3_close() does before it checks for open statements.
+*/
+void mpStmtFinalizeAll(MpState *p) {
+  for (int i = 0; i < MP_STMT_COUNT; i++) {
+    sqlite3_finalize(p->apStmt[i]);
+    p->apStmt[i] = 0;
+  }
+}
+
+/*
+** Runs one SQL statement that returns no rows, for the fixed transaction
+** statements below.
+*/
+static int mpExec(MpState *p, const char *zSql) {
+  return sqlite3_exec(p->db, zSql, 0, 0, 0);
+}
+
+/*
+** Opens the savepoint of one transition and takes the write lock (see HOW
+** TRANSACTIONS WORK above). Returns SQLITE_OK, or an error code with no
+** savepoint left open.
+*/
+int mpBegin(MpState *p) {
+  int rc = mpExec(p, "SAVEPOINT mp_txn");
+  if (rc != SQLITE_OK) return rc;
+  if (sqlite3_txn_state(p->db, "main") != SQLITE_TXN_WRITE) {
+    sqlite3_stmt *pLock =
+        mpStmt(p, MP_STMT_LOCK, "UPDATE mp_meta SET value = value WHERE 0");
+    if (pLock == 0) {
+      rc = sqlite3_errcode(p->db);
+    } else {
+      sqlite3_step(pLock);
+      rc = mpStmtFinish(pLock);
+    }
+    if (rc != SQLITE_OK) {
+      mpRollback(p);
+      return rc;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Releases the savepoint: commits when it opened the transaction. Returns
+** an SQLite result code; on failure the changes are rolled back.
+*/
+int mpCommit(MpState *p) {
+  int rc = mpExec(p, "RELEASE mp_txn");
+  if (rc != SQLITE_OK) mpRollback(p);
+  return rc;
+}
+
+/*
+** Ends the transaction of a transition: on rc == SQLITE_OK commits, else
+** reports rc on ctx as "zFunc: <message>" and rolls back. Returns the
+** final result code; the caller sets its result only on SQLITE_OK.
+*/
+int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc) {
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    mpRollback(p);
+    return rc;
+  }
+  rc = mpCommit(p);
+  if (rc != SQLITE_OK) mpResultDbError(ctx, zFunc, p->db, rc);
+  return rc;
+}
+
+/*
+** Undoes everything since mpBegin() and closes the savepoint. This resets
+** the connection's error message, so report the error first.
+*/
+void mpRollback(MpState *p) {
+  mpExec(p, "ROLLBACK TO mp_txn");
+  mpExec(p, "RELEASE mp_txn");
+}
+
+/*
+** Adds iDelta to the mp_counter row zName (inside the caller's
+** transaction). Returns an SQLite result code.
+*/
+int mpCounterAdd(MpState *p, const char *zName, i64 iDelta) {
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_COUNTER_ADD,
+             "UPDATE mp_counter SET n = n + ?2 WHERE name = ?1");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iDelta);
+  sqlite3_step(pStmt);
+  return mpStmtFinish(pStmt);
+}
+
+/*
+** Checks that mp_init() has created the schema. Returns SQLITE_OK, or sets
+** "zFunc: no mp schema in this database; run SELECT mp_init() first" on
+** ctx and returns SQLITE_ERROR.
+*/
+int mpRequireSchema(sqlite3_context *ctx, MpState *p, const char *zFunc) {
+  sqlite3_stmt *pStmt = 0;
+  int bFound = 0;
+  if (sqlite3_prepare_v2(p->db,
+                         "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
+                         "AND name = 'mp_counter'",
+                         -1, &pStmt, 0) == SQLITE_OK) {
+    bFound = sqlite3_step(pStmt) == SQLITE_ROW;
+  }
+  sqlite3_finalize(pStmt);
+  if (bFound) return SQLITE_OK;
+  mpResultErrorf(ctx,
+                 "%s: no mp schema in this database; run SELECT mp_init() "
+                 "first",
+                 zFunc);
+  return SQLITE_ERROR;
+}
+
+/*
+** Registers each function of aFunc with p as its user data. Stops at the
+** first failure, sets *pzErrMsg to "mp: cannot register NAME: REASON" and
+** returns its code.
+*/
+int mpRegisterFunctions(sqlite3 *db, MpState *p, const MpFunction *aFunc,
+                        int nFunc, char **pzErrMsg) {
+  for (int i = 0; i < nFunc; i++) {
+    int rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                        aFunc[i].eFlags, p, aFunc[i].xFunc, 0,
+                                        0, 0);
+    if (rc != SQLITE_OK) {
+      *pzErrMsg = sqlite3_mprintf("mp: cannot register %s: %s",
+                                  aFunc[i].zName, sqlite3_errmsg(db));
+      return rc;
+    }
+  }
+  return SQLITE_OK;
+}
