@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Turns sql/NNN_*.sql into a C header: one string per migration, in order.
-# Usage: cmake -DOUT=header.h "-DFILES=a.sql;b.sql" -P embed_sql.cmake
+# Usage: cmake -DOUT=header.h -DSQL_DIR=sql -P embed_sql.cmake
+file(GLOB FILES "${SQL_DIR}/*.sql")
+list(SORT FILES)
 set(body "/* Generated from the files in sql/ by cmake/embed_sql.cmake. Do not edit. */\n")
 string(APPEND body "static const char *const mpMigrations[] = {\n")
 foreach(f IN LISTS FILES)

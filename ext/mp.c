@@ -26,6 +26,8 @@
 **   mp_confirm(id, tg_id [, tier])        delivered              mp_transition.c
 **   mp_mark_failed(id, err [, retry [, after_s]])   failed       mp_transition.c
 **   mp_requeue(id)                        redrive a failed one   mp_transition.c
+**   mp_report(id, status, body [, tier [, ms]])   one attempt  mp_report.c
+**   mp_next_due()                         ms until a claim finds one  mp_claim.c
 **   mp_recover([worker])                  take back lost leases  mp_recover.c
 **   mp_verify([id])                       checksum mismatches    mp_verify.c
 **   mp_stats                              metrics table          mp_stats.c
@@ -93,7 +95,7 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
   static int (*const axRegister[])(sqlite3 *, MpState *, char **) = {
     mpRegisterClock,   mpRegisterSchema,     mpRegisterConfig,
     mpRegisterEnqueue, mpRegisterClaim,      mpRegisterTransition,
-    mpRegisterRecover, mpRegisterVerify,
+    mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
   };
   // clang-format on
   MpState *p;

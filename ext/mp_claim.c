@@ -111,41 +111,49 @@ static int mpClaimInflight(MpState *p, MpChatSet *pSet) {
 }
 
 /*
-** Picks up to nMax claimable seqs into aSeq (see HOW IT WORKS). Sets
-** *pnSeq. Returns an SQLite result code.
+** Picks up to nMax claimable seqs into aSeq (see HOW IT WORKS) and records
+** them with the pacer. Sets *pnSeq. Returns an SQLite result code.
 */
-static int mpClaimPick(MpState *p, i64 iNow, int nMax, i64 *aSeq,
-                       int *pnSeq) {
+static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax,
+                       i64 *aSeq, int *pnSeq) {
   MpChatSet inflight = { 0, 0, 0 };
   MpChatSet seen = { 0, 0, 0 };
-  sqlite3_stmt *pScan;
+  sqlite3_stmt *pScan = 0;
+  i64 iWait = 0;
+  int nBudget = mpPaceBudget(pPace, iNow, &iWait);
   int rc = mpClaimInflight(p, &inflight);
   int nSeq = 0;
-  pScan = rc ? 0
-             : mpStmt(p, MP_STMT_CLAIM_SCAN,
-                      "SELECT seq, chat_id, due_at FROM messages "
-                      "WHERE status = 'pending' AND priority = ?1 "
-                      "AND order_at <= ?2 ORDER BY order_at, seq");
-  if (rc == SQLITE_OK && pScan == 0) rc = sqlite3_errcode(p->db);
-  for (int iPrio = MP_PRIORITY_CRITICAL; rc == SQLITE_OK && iPrio >= 0 &&
-                                         nSeq < nMax;
-       iPrio--) {
+  if (nBudget < nMax) nMax = nBudget;
+  if (rc == SQLITE_OK) {
+    pScan = mpStmt(p, MP_STMT_CLAIM_SCAN,
+                   "SELECT seq, chat_id, due_at FROM messages "
+                   "WHERE status = 'pending' AND priority = ?1 "
+                   "AND order_at <= ?2 ORDER BY order_at, seq");
+    if (pScan == 0) rc = sqlite3_errcode(p->db);
+  }
+  for (int iPrio = MP_PRIORITY_CRITICAL;
+       rc == SQLITE_OK && iPrio >= 0 && nSeq < nMax; iPrio--) {
     sqlite3_bind_int(pScan, 1, iPrio);
     sqlite3_bind_int64(pScan, 2, iNow);
-    while (nSeq < nMax && sqlite3_step(pScan) == SQLITE_ROW) {
+    while (rc == SQLITE_OK && nSeq < nMax &&
+           sqlite3_step(pScan) == SQLITE_ROW) {
       i64 iChat = sqlite3_column_int64(pScan, 1);
+      i64 iReadyAt = 0;
       int bNew = mpChatSetAdd(&seen, iChat);
-      if (bNew < 0) {
-        rc = SQLITE_NOMEM;
-        break;
-      }
-      if (bNew == 0 || mpChatSetHas(&inflight, iChat)) continue;
+      if (bNew < 0) rc = SQLITE_NOMEM;
+      if (bNew <= 0 || mpChatSetHas(&inflight, iChat)) continue;
       if (sqlite3_column_int64(pScan, 2) > iNow) continue;
+      rc = mpPaceChatReadyAt(p, pPace, iChat, iNow, &iReadyAt);
+      if (rc != SQLITE_OK || iReadyAt > iNow) continue;
+      rc = mpPaceRecord(p, pPace, iChat, iNow);
       aSeq[nSeq++] = sqlite3_column_int64(pScan, 0);
     }
-    if (rc == SQLITE_OK) rc = mpStmtFinish(pScan);
+    if (rc == SQLITE_OK) {
+      rc = mpStmtFinish(pScan);
+    } else {
+      mpStmtFinish(pScan);
+    }
   }
-  if (pScan && rc != SQLITE_OK) mpStmtFinish(pScan);
   sqlite3_free(inflight.aSlot);
   sqlite3_free(seen.aSlot);
   *pnSeq = nSeq;
@@ -236,10 +244,13 @@ static void mpClaimError(MpClaimTab *pTab, const char *zFormat,
 static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
                       i64 iLeaseMs, const char *zWorker) {
   MpState *p = pTab->p;
+  MpPace pace;
   i64 *aSeq = 0;
   int nSeq = 0;
   i64 iNow = mpNowMs(p);
   int rc = mpBegin(p);
+  int rcPace = SQLITE_ERROR;
+  if (rc == SQLITE_OK) rc = rcPace = mpPaceOpen(p, iNow, &pace);
   if (rc == SQLITE_OK && iLeaseMs < 0) {
     rc = mpConfigInt(p, "lease_seconds", &iLeaseMs);
     iLeaseMs *= 1000;
@@ -249,7 +260,7 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
     pCur->aRow = sqlite3_malloc64(sizeof(MpClaimRow) * (u64)nMax);
     if (aSeq == 0 || pCur->aRow == 0) rc = SQLITE_NOMEM;
   }
-  if (rc == SQLITE_OK) rc = mpClaimPick(p, iNow, nMax, aSeq, &nSeq);
+  if (rc == SQLITE_OK) rc = mpClaimPick(p, &pace, iNow, nMax, aSeq, &nSeq);
   for (int i = 0; rc == SQLITE_OK && i < nSeq; i++) {
     sqlite3_stmt *pRow = mpClaimRow(p, aSeq[i], iNow, iLeaseMs, zWorker, &rc);
     if (pRow == 0) continue;
@@ -268,6 +279,10 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
     }
   }
   sqlite3_free(aSeq);
+  if (rcPace == SQLITE_OK) {
+    int rc2 = mpPaceClose(p, &pace, rc == SQLITE_OK);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
   if (rc == SQLITE_OK) {
     rc = mpCommit(p);
     if (rc != SQLITE_OK) {
@@ -541,6 +556,88 @@ mark_sent_abort:
 }
 
 /*
+** Lowers *piBest to iAt when iAt is earlier (or *piBest is unset, < 0).
+*/
+static void mpEarliest(i64 *piBest, i64 iAt) {
+  if (*piBest < 0 || iAt < *piBest) *piBest = iAt;
+}
+
+/*
+** mp_next_due(): how many ms until mp_claim() could return a message
+** (0: now), or NULL when nothing is pending. A runner sleeps that long.
+** Looks at the first 10,000 pending messages in queue order; a chat whose
+** message is in flight waits for it, so its lease counts as a deadline.
+** MP_FN_VOLATILE: it only reads.
+*/
+static void mpNextDueFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_next_due";
+  MpState *p = sqlite3_user_data(ctx);
+  MpChatSet inflight = { 0, 0, 0 };
+  MpChatSet seen = { 0, 0, 0 };
+  MpPace pace;
+  i64 iNow = mpNowMs(p), iBest = -1, iWait = 0;
+  int bPending = 0, bBlocked = 0;
+  sqlite3_stmt *pScan = 0;
+  int rc = mpPaceOpen(p, iNow, &pace);
+  (void)argc;
+  (void)argv;
+  if (rc == SQLITE_OK) rc = mpClaimInflight(p, &inflight);
+  if (rc == SQLITE_OK) {
+    pScan = mpStmt(p, MP_STMT_NEXT_DUE,
+                   "SELECT chat_id, max(due_at, order_at) FROM messages "
+                   "WHERE status = 'pending' "
+                   "ORDER BY priority DESC, order_at, seq LIMIT 10000");
+    if (pScan == 0) rc = sqlite3_errcode(p->db);
+  }
+  while (rc == SQLITE_OK && sqlite3_step(pScan) == SQLITE_ROW) {
+    i64 iChat = sqlite3_column_int64(pScan, 0);
+    i64 iReadyAt = 0;
+    int bNew = mpChatSetAdd(&seen, iChat);
+    bPending = 1;
+    if (bNew < 0) rc = SQLITE_NOMEM;
+    if (bNew <= 0) continue;
+    if (mpChatSetHas(&inflight, iChat)) {
+      bBlocked = 1;
+      continue;
+    }
+    rc = mpPaceChatReadyAt(p, &pace, iChat, iNow, &iReadyAt);
+    if (iReadyAt < sqlite3_column_int64(pScan, 1)) {
+      iReadyAt = sqlite3_column_int64(pScan, 1);
+    }
+    mpEarliest(&iBest, iReadyAt);
+  }
+  if (pScan) {
+    int rc2 = mpStmtFinish(pScan);
+    if (rc == SQLITE_OK) rc = rc2;
+  }
+  if (rc == SQLITE_OK && iBest >= 0 && mpPaceBudget(&pace, iNow, &iWait) == 0 &&
+      iWait > iBest) {
+    iBest = iWait;
+  }
+  if (rc == SQLITE_OK && iBest < 0 && bBlocked) {
+    /* Every pending chat waits for a message in flight: its lease. */
+    sqlite3_stmt *pLease = 0;
+    rc = sqlite3_prepare_v2(p->db,
+                            "SELECT min(lease_until) FROM messages "
+                            "WHERE status = 'sent'",
+                            -1, &pLease, 0);
+    if (rc == SQLITE_OK && sqlite3_step(pLease) == SQLITE_ROW) {
+      mpEarliest(&iBest, sqlite3_column_int64(pLease, 0));
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_finalize(pLease);
+  }
+  mpPaceClose(p, &pace, 0);
+  sqlite3_free(inflight.aSlot);
+  sqlite3_free(seen.aSlot);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+  } else if (bPending) {
+    sqlite3_result_int64(ctx, iBest > iNow ? iBest - iNow : 0);
+  }
+}
+
+/*
 ** Registers mp_claim and mp_mark_sent(). Returns an SQLite result code.
 */
 int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
@@ -548,6 +645,7 @@ int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
   static const MpFunction aFunc[] = {
     { "mp_mark_sent", 1, MP_FN_UNSAFE, mpMarkSentFunc },
     { "mp_mark_sent", 2, MP_FN_UNSAFE, mpMarkSentFunc },
+    { "mp_next_due",  0, MP_FN_VOLATILE, mpNextDueFunc },
   };
   // clang-format on
   int rc = sqlite3_create_module_v2(db, "mp_claim", &mpClaimModule, p, 0);

@@ -10,7 +10,8 @@
 **
 ** Settings live in mp_meta under their own names, so every connection and
 ** process sees the same values. Unknown keys and out-of-range values are
-** errors that change nothing. The table below is the whole list.
+** errors that change nothing. The table below is the whole list; chat_id
+** (0: none) is the chat mp_enqueue_event() uses when given none.
 */
 #include "mp_int.h"
 
@@ -46,6 +47,8 @@ static const MpConfigKey aConfigKey[] = {
   { "backup_path",            MP_CFG_TEXT, 0,    0, 0,        0 },
   { "backup_keep",            MP_CFG_INT,  7,    1, 1000,     0 },
   { "batch_size",             MP_CFG_INT,  100,  1, 10000,    0 },
+  { "chat_id",                MP_CFG_INT,  0, -9007199254740991,
+    9007199254740991, 0 },
 };
 // clang-format on
 
@@ -101,15 +104,10 @@ static int mpConfigCheck(sqlite3_context *ctx, const char *zFunc,
     return SQLITE_MISMATCH;
   }
   if (pKey->eType == MP_CFG_ENUM && mpConfigChoice(pKey, z, n) < 0) {
-    char *zList = sqlite3_mprintf("%s", pKey->zChoices);
-    if (zList) {
-      for (char *c = zList; *c; c++) {
-        if (*c == '|') *c = ',';
-      }
-    }
-    mpResultErrorf(ctx, "%s: %s must be one of %s, got '%.*s'", zFunc,
-                   pKey->zName, zList ? zList : "", n, z);
-    sqlite3_free(zList);
+    int nFirst = (int)strcspn(pKey->zChoices, "|");
+    mpResultErrorf(ctx, "%s: %s must be %.*s or %s, got '%.*s'", zFunc,
+                   pKey->zName, nFirst, pKey->zChoices,
+                   pKey->zChoices + nFirst + 1, n, z);
     return SQLITE_MISMATCH;
   }
   return SQLITE_OK;

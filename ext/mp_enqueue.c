@@ -28,15 +28,6 @@
 
 #define MP_DELAY_MAX_MS 31536000000LL /* one year */
 
-/* What mp_enqueue() stores besides chat and text. */
-typedef struct MpEnqueueOptions MpEnqueueOptions;
-struct MpEnqueueOptions {
-  int iPriority;          /* MP_PRIORITY_* */
-  i64 iDelayMs;           /* delay_ms */
-  char *zDedup;           /* dedup_key (sqlite3_malloc), or NULL */
-  const char *zParseMode; /* static canonical name, or NULL */
-};
-
 /*
 ** Maps a priority name to its number, or -1.
 */
@@ -64,7 +55,7 @@ static const char *mpParseModeByName(const char *z) {
 ** on ctx naming the option and returns SQLITE_MISMATCH.
 */
 static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
-                           const MpJsonValue *pVal, MpEnqueueOptions *pOpt) {
+                           const MpJsonValue *pVal, MpMessage *pOpt) {
   static const char zFunc[] = "mp_enqueue";
   if (mpJsonKeyIs(pKey, "priority")) {
     i64 v = -1;
@@ -133,7 +124,7 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
 ** SQLITE_OK, or sets an error on ctx and returns an error code.
 */
 static int mpEnqueueOptions(sqlite3_context *ctx, sqlite3_value *pArg,
-                            MpEnqueueOptions *pOpt) {
+                            MpMessage *pOpt) {
   const char *z;
   int n, rc;
   MpJson json;
@@ -170,49 +161,23 @@ static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
 }
 
 /*
-** mp_enqueue(chat_id, text [, event_json [, options_json]]): stores a
-** pending message and returns its id (or, for a repeated dedup_key, the id
-** of the message already holding it). MP_FN_UNSAFE: it writes.
+** Stores pMsg as a pending message in one statement and sets the result of
+** ctx to its id (or to the id already holding its dedup_key). On failure
+** sets an error naming zFunc. Returns an SQLite result code.
 */
-static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
-                          sqlite3_value **argv) {
-  MpState *p = sqlite3_user_data(ctx);
-  MpEnqueueOptions opt = { MP_PRIORITY_NORMAL, 0, 0, 0 };
-  const char *zText, *zEvent = 0;
-  int nText, nEvent = 0;
-  i64 iChat, iNow;
+int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     const MpMessage *pMsg) {
   u8 aSum[MP_CHECKSUM_BYTES];
   char zPrefix[20];
   sqlite3_stmt *pStmt;
-  MpJson json;
+  i64 iNow;
   int rc, bInserted = 0;
-
-  if (mpArgInt(ctx, argv[0], "mp_enqueue", "chat_id", &iChat)) return;
-  if (iChat == 0) {
-    mpResultErrorf(ctx, "mp_enqueue: chat_id must not be 0");
-    return;
-  }
-  if (mpArgText(ctx, argv[1], "mp_enqueue", "text", MP_TEXT_MAX_BYTES, 0,
-                &zText, &nText)) {
-    return;
-  }
-  if (argc >= 3) {
-    if (mpArgText(ctx, argv[2], "mp_enqueue", "event_json",
-                  MP_EVENT_MAX_BYTES, 1, &zEvent, &nEvent)) {
-      return;
-    }
-    if (zEvent && (!mpJsonValid(zEvent, nEvent) ||
-                   mpJsonObjectStart(&json, zEvent, nEvent) != SQLITE_OK)) {
-      mpResultErrorf(ctx, "mp_enqueue: event_json must be a JSON object");
-      return;
-    }
-  }
-  if (argc >= 4 && mpEnqueueOptions(ctx, argv[3], &opt)) goto enqueue_end;
-  rc = mpChecksum(iChat, zText, nText, zEvent, nEvent, opt.zParseMode,
-                  opt.zParseMode ? (int)strlen(opt.zParseMode) : 0, aSum);
+  rc = mpChecksum(pMsg->iChat, pMsg->zText, pMsg->nText, pMsg->zEvent,
+                  pMsg->nEvent, pMsg->zParseMode,
+                  pMsg->zParseMode ? (int)strlen(pMsg->zParseMode) : 0, aSum);
   if (rc != SQLITE_OK) {
     sqlite3_result_error_nomem(ctx);
-    goto enqueue_end;
+    return rc;
   }
   iNow = mpNowMs(p);
   mpIdPrefix(p, iNow, zPrefix);
@@ -230,20 +195,25 @@ static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
       "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING "
       "RETURNING id");
   if (pStmt == 0) {
-    mpResultDbError(ctx, "mp_enqueue", p->db, sqlite3_errcode(p->db));
-    goto enqueue_end;
+    rc = sqlite3_errcode(p->db);
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return rc;
   }
   sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iChat);
-  sqlite3_bind_text(pStmt, 3, zText, nText, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, pMsg->iChat);
+  sqlite3_bind_text(pStmt, 3, pMsg->zText, pMsg->nText, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 4, iNow / 1000);
-  if (zEvent) sqlite3_bind_text(pStmt, 5, zEvent, nEvent, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 6, opt.iPriority);
-  if (opt.zParseMode) {
-    sqlite3_bind_text(pStmt, 7, opt.zParseMode, -1, SQLITE_STATIC);
+  if (pMsg->zEvent) {
+    sqlite3_bind_text(pStmt, 5, pMsg->zEvent, pMsg->nEvent, SQLITE_STATIC);
   }
-  if (opt.zDedup) sqlite3_bind_text(pStmt, 8, opt.zDedup, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 9, iNow + opt.iDelayMs);
+  sqlite3_bind_int(pStmt, 6, pMsg->iPriority);
+  if (pMsg->zParseMode) {
+    sqlite3_bind_text(pStmt, 7, pMsg->zParseMode, -1, SQLITE_STATIC);
+  }
+  if (pMsg->zDedup) {
+    sqlite3_bind_text(pStmt, 8, pMsg->zDedup, -1, SQLITE_STATIC);
+  }
+  sqlite3_bind_int64(pStmt, 9, iNow + pMsg->iDelayMs);
   sqlite3_bind_blob(pStmt, 10, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
@@ -252,12 +222,50 @@ static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
   }
   rc = mpStmtFinish(pStmt);
   if (rc == SQLITE_OK && !bInserted) {
-    rc = opt.zDedup ? mpEnqueueDedupHit(ctx, p, opt.zDedup) : SQLITE_ERROR;
+    rc = pMsg->zDedup ? mpEnqueueDedupHit(ctx, p, pMsg->zDedup) : SQLITE_ERROR;
   }
-  if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_enqueue", p->db, rc);
+  if (rc != SQLITE_OK) mpResultDbError(ctx, zFunc, p->db, rc);
+  return rc;
+}
 
-enqueue_end:
-  sqlite3_free(opt.zDedup);
+/*
+** mp_enqueue(chat_id, text [, event_json [, options_json]]): stores a
+** pending message and returns its id (or, for a repeated dedup_key, the id
+** of the message already holding it). MP_FN_UNSAFE: it writes.
+*/
+static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_enqueue";
+  MpState *p = sqlite3_user_data(ctx);
+  MpMessage msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.iPriority = MP_PRIORITY_NORMAL;
+  if (mpArgInt(ctx, argv[0], zFunc, "chat_id", &msg.iChat)) return;
+  if (msg.iChat == 0) {
+    mpResultErrorf(ctx, "%s: chat_id must not be 0", zFunc);
+    return;
+  }
+  if (mpArgText(ctx, argv[1], zFunc, "text", MP_TEXT_MAX_BYTES, 0,
+                &msg.zText, &msg.nText)) {
+    return;
+  }
+  if (argc >= 3) {
+    MpJson json;
+    if (mpArgText(ctx, argv[2], zFunc, "event_json", MP_EVENT_MAX_BYTES, 1,
+                  &msg.zEvent, &msg.nEvent)) {
+      return;
+    }
+    if (msg.zEvent &&
+        (!mpJsonValid(msg.zEvent, msg.nEvent) ||
+         mpJsonObjectStart(&json, msg.zEvent, msg.nEvent) != SQLITE_OK)) {
+      mpResultErrorf(ctx, "%s: event_json must be a JSON object", zFunc);
+      return;
+    }
+  }
+  if (argc < 4 || mpEnqueueOptions(ctx, argv[3], &msg) == SQLITE_OK) {
+    mpEnqueueMessage(ctx, p, zFunc, &msg);
+  }
+  sqlite3_free(msg.zDedup);
 }
 
 /*

@@ -76,7 +76,7 @@ int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken) {
   lo = mpHex(z + 24, 12);
   if (hi < 0x8000 || hi > 0xBFFF || lo < 0) return 0;
   if (n == 53) {
-    if (mpHex(z + 37, 16) < 0) return 0;
+    if (mpHex(z + 37, 8) < 0 || mpHex(z + 45, 8) < 0) return 0;
     *pzToken = z + 37;
   }
   *piSeq = ((hi & 0x3FFF) << 48) | lo;

@@ -55,7 +55,10 @@ enum MpStmtSlot {
   MP_STMT_CONFIRM,
   MP_STMT_FAIL,
   MP_STMT_REQUEUE,
-  MP_STMT_MARK_SENT,
+  MP_STMT_PACE_GET,
+  MP_STMT_PACE_PUT,
+  MP_STMT_NEXT_DUE,
+  MP_STMT_ATTEMPT,
   MP_STMT_COUNT
 };
 
@@ -153,6 +156,75 @@ void mpIdPrefix(MpState *p, i64 iMs, char *zOut);
 int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken);
 int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
               sqlite3_value *pId, MpRow *pRow);
+
+/* mp_enqueue.c: storing a message. */
+typedef struct MpMessage MpMessage;
+struct MpMessage {
+  i64 iChat;              /* chat_id, non-zero */
+  const char *zText;      /* message_text, valid UTF-8 */
+  int nText;              /* bytes of zText */
+  const char *zEvent;     /* event_data JSON object, or NULL */
+  int nEvent;             /* bytes of zEvent */
+  int iPriority;          /* MP_PRIORITY_* */
+  i64 iDelayMs;           /* delay_ms */
+  char *zDedup;           /* dedup_key (sqlite3_malloc), or NULL */
+  const char *zParseMode; /* static canonical name, or NULL */
+};
+int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     const MpMessage *pMsg);
+
+/* mp_transition.c: applying the outcome of an attempt. */
+typedef struct MpFailure MpFailure;
+struct MpFailure {
+  const char *zError;  /* Stored in error_message */
+  int bRetryable;      /* 0: failed at once */
+  i64 iRetryAfterMs;   /* Delay before the retry; -1: exponential backoff */
+  int bCountsAsRetry;  /* 0 for 429: Telegram's pacing is not our failure */
+  int bInDoubt;        /* 1: the message may have been delivered */
+};
+int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
+                      const MpRow *pRow, const char *zFrom, const char *zTo);
+int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
+                   const char *zTier);
+int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
+                   const char **pzStatus);
+
+/* mp_pace.c: Telegram's limits, applied when messages are claimed. */
+typedef struct MpPace MpPace;
+struct MpPace {
+  i64 iChatGapMs;   /* Least gap between two sends to one chat; 0: off */
+  i64 nGroupPerMin; /* Sends per minute to one group chat; 0: off */
+  i64 nGlobalPerSec; /* Sends per second overall; 0: off */
+  i64 *aGlobal;     /* Recent global send times (ms), oldest first */
+  int nGlobal;      /* Entries in aGlobal */
+  int bGlobalDirty; /* aGlobal changed and must be saved */
+};
+int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace);
+int mpPaceBudget(const MpPace *pPace, i64 iNow, i64 *piWaitUntil);
+int mpPaceChatReadyAt(MpState *p, const MpPace *pPace, i64 iChat, i64 iNow,
+                      i64 *piReadyAt);
+int mpPaceRecord(MpState *p, MpPace *pPace, i64 iChat, i64 iNow);
+int mpPaceClose(MpState *p, MpPace *pPace, int bSave);
+int mpPacePause(MpState *p, i64 iChat, i64 iUntilMs);
+
+/* mp_report.c: the delivery policy. */
+int mpRegisterReport(sqlite3 *db, MpState *p, char **pzErrMsg);
+
+/* mp_format.c: turning a seed Event into message text. */
+int mpRegisterFormat(sqlite3 *db, MpState *p, char **pzErrMsg);
+
+/* mp_split.c: cutting a long text into messages Telegram accepts. */
+#define MP_TELEGRAM_LIMIT 4096 /* characters (UTF-16 units) after parsing */
+typedef struct MpSplit MpSplit;
+struct MpSplit {
+  char **azPart; /* Parts, each NUL-terminated, from sqlite3_malloc64 */
+  int *anPart;   /* Bytes of each part */
+  int nPart;     /* Number of parts */
+};
+int mpSplit(const char *z, int n, const char *zParseMode, int nLimit,
+            MpSplit *pOut);
+void mpSplitFree(MpSplit *pSplit);
+int mpRegisterSplit(sqlite3 *db, MpState *p, char **pzErrMsg);
 
 /* mp_config.c: validated, persistent settings. */
 int mpConfigInt(MpState *p, const char *zKey, i64 *piOut);

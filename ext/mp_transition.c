@@ -34,7 +34,7 @@
 ** still holds the message. Returns SQLITE_OK, or sets an error on ctx and
 ** returns SQLITE_CONSTRAINT.
 */
-static int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
+int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
                              const MpRow *pRow, const char *zFrom,
                              const char *zTo) {
   int nStatus = (int)strlen(pRow->zStatus);
@@ -65,6 +65,31 @@ static int mpTransitionCount(MpState *p, const char *zFrom) {
 }
 
 /*
+** Applies sent -> confirmed to pRow inside the open transaction: stores
+** Telegram's message id (*piTelegramId, or NULL when piTelegramId is NULL)
+** and the tier, and counts it. Returns an SQLite result code.
+*/
+int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
+                   const char *zTier) {
+  sqlite3_stmt *pStmt = mpStmt(
+      p, MP_STMT_CONFIRM,
+      "UPDATE messages SET status = 'confirmed', telegram_message_id = ?2, "
+      "tier_used = ?3, lease_until = NULL, lease_token = NULL, "
+      "revision = revision + 1, updated_at = ?4 WHERE seq = ?1");
+  int rc;
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_int64(pStmt, 1, pRow->iSeq);
+  if (piTelegramId) sqlite3_bind_int64(pStmt, 2, *piTelegramId);
+  sqlite3_bind_text(pStmt, 3, zTier, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 4, mpNowMs(p) / 1000);
+  sqlite3_step(pStmt);
+  rc = mpStmtFinish(pStmt);
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "confirmed", 1);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus);
+  return rc;
+}
+
+/*
 ** mp_confirm(id, telegram_message_id [, tier]): sent -> confirmed, storing
 ** Telegram's message id and the tier (default 'telegram'). Returns 1.
 ** MP_FN_UNSAFE: it writes.
@@ -74,9 +99,8 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
   static const char zFunc[] = "mp_confirm";
   MpState *p = sqlite3_user_data(ctx);
   const char *zTier = "telegram";
-  i64 iTelegramId, iNow;
+  i64 iTelegramId;
   MpRow row;
-  sqlite3_stmt *pStmt;
   int rc;
   if (mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
     return;
@@ -95,23 +119,7 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
     mpRollback(p);
     return;
   }
-  iNow = mpNowMs(p);
-  pStmt = mpStmt(p, MP_STMT_CONFIRM,
-                 "UPDATE messages SET status = 'confirmed', "
-                 "telegram_message_id = ?2, tier_used = ?3, "
-                 "lease_until = NULL, lease_token = NULL, "
-                 "revision = revision + 1, updated_at = ?4 WHERE seq = ?1");
-  rc = pStmt ? SQLITE_OK : sqlite3_errcode(p->db);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, row.iSeq);
-    sqlite3_bind_int64(pStmt, 2, iTelegramId);
-    sqlite3_bind_text(pStmt, 3, zTier, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 4, iNow / 1000);
-    sqlite3_step(pStmt);
-    rc = mpStmtFinish(pStmt);
-  }
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "confirmed", 1);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  rc = mpApplyConfirm(p, &row, &iTelegramId, zTier);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
@@ -129,6 +137,61 @@ static i64 mpBackoffMs(MpState *p, int nRetry, i64 iBaseS, i64 iCapS) {
 }
 
 /*
+** Applies a failed attempt to pRow inside the open transaction (see
+** MpFailure in mp_int.h). Sets *pzStatus to the new status, 'pending' or
+** 'failed' (a static string). Returns an SQLite result code.
+*/
+int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
+                   const char **pzStatus) {
+  i64 nMaxRetry = 0, iBase = 0, iCap = 0, iNow = mpNowMs(p);
+  char *zStored = 0;
+  sqlite3_stmt *pStmt;
+  int bRetry, nRetry;
+  int rc = mpConfigInt(p, "max_retry_count", &nMaxRetry);
+  if (rc == SQLITE_OK) rc = mpConfigInt(p, "retry_interval_seconds", &iBase);
+  if (rc == SQLITE_OK) rc = mpConfigInt(p, "backoff_max_seconds", &iCap);
+  if (rc != SQLITE_OK) return rc;
+  bRetry = pF->bRetryable && (!pF->bCountsAsRetry || pRow->nRetry < nMaxRetry);
+  nRetry = pRow->nRetry + (bRetry && pF->bCountsAsRetry);
+  if (pF->bRetryable && !bRetry) {
+    zStored = sqlite3_mprintf("%s (gave up after %d retries)", pF->zError,
+                              pRow->nRetry);
+    if (zStored == 0) return SQLITE_NOMEM;
+  }
+  pStmt = mpStmt(p, MP_STMT_FAIL,
+                 "UPDATE messages SET status = ?2, retry_count = ?3, "
+                 "due_at = ?4, error_message = ?5, "
+                 "in_doubt = max(in_doubt, ?7), lease_until = NULL, "
+                 "lease_token = NULL, revision = revision + 1, "
+                 "updated_at = ?6 WHERE seq = ?1");
+  if (pStmt == 0) {
+    sqlite3_free(zStored);
+    return sqlite3_errcode(p->db);
+  }
+  sqlite3_bind_int64(pStmt, 1, pRow->iSeq);
+  sqlite3_bind_text(pStmt, 2, bRetry ? "pending" : "failed", -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 3, nRetry);
+  sqlite3_bind_int64(pStmt, 4,
+                     !bRetry                   ? iNow
+                     : pF->iRetryAfterMs >= 0 ? iNow + pF->iRetryAfterMs
+                         : iNow + mpBackoffMs(p, pRow->nRetry, iBase, iCap));
+  sqlite3_bind_text(pStmt, 5, zStored ? zStored : pF->zError, -1,
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 6, iNow / 1000);
+  sqlite3_bind_int(pStmt, 7, pF->bInDoubt);
+  sqlite3_step(pStmt);
+  rc = mpStmtFinish(pStmt);
+  sqlite3_free(zStored);
+  if (rc == SQLITE_OK && (!bRetry || pF->bCountsAsRetry)) {
+    rc = mpCounterAdd(p, bRetry ? "retries" : "failed", 1);
+  }
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus);
+  *pzStatus = bRetry ? "pending" : "failed";
+  return rc;
+}
+
+/*
 ** mp_mark_failed(id, error [, retryable [, retry_after_s]]): a failed
 ** attempt. Retryable (the default) while retries remain: back to pending,
 ** due after the backoff (or exactly retry_after_s). Otherwise failed, the
@@ -138,16 +201,13 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv) {
   static const char zFunc[] = "mp_mark_failed";
   MpState *p = sqlite3_user_data(ctx);
-  const char *zError;
-  char *zStored = 0;
-  i64 bRetryable = 1, iRetryAfter = -1, nMaxRetry = 0, iBase = 0, iCap = 0;
-  i64 iNow;
-  int bRetry;
+  MpFailure f = { 0, 1, -1, 1, 0 };
+  const char *zStatus = 0;
+  i64 bRetryable = 1, iRetryAfter = -1;
   MpRow row;
-  sqlite3_stmt *pStmt;
   int rc;
-  if (mpArgText(ctx, argv[1], zFunc, "error", MP_ERROR_MAX_BYTES, 0, &zError,
-                0)) {
+  if (mpArgText(ctx, argv[1], zFunc, "error", MP_ERROR_MAX_BYTES, 0,
+                &f.zError, 0)) {
     return;
   }
   if (argc >= 3 && mpArgInt(ctx, argv[2], zFunc, "retryable", &bRetryable)) {
@@ -165,6 +225,8 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
       return;
     }
   }
+  f.bRetryable = (int)bRetryable;
+  f.iRetryAfterMs = iRetryAfter < 0 ? -1 : iRetryAfter * 1000;
   rc = mpBegin(p);
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);
@@ -176,42 +238,9 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
     mpRollback(p);
     return;
   }
-  rc = mpConfigInt(p, "max_retry_count", &nMaxRetry);
-  if (rc == SQLITE_OK) rc = mpConfigInt(p, "retry_interval_seconds", &iBase);
-  if (rc == SQLITE_OK) rc = mpConfigInt(p, "backoff_max_seconds", &iCap);
-  bRetry = bRetryable && row.nRetry < nMaxRetry;
-  if (bRetryable && !bRetry) {
-    zStored = sqlite3_mprintf("%s (gave up after %d retries)", zError,
-                              row.nRetry);
-    if (zStored == 0) rc = SQLITE_NOMEM;
-  }
-  iNow = mpNowMs(p);
-  pStmt = rc ? 0
-             : mpStmt(p, MP_STMT_FAIL,
-                      "UPDATE messages SET status = ?2, retry_count = ?3, "
-                      "due_at = ?4, error_message = ?5, lease_until = NULL, "
-                      "lease_token = NULL, revision = revision + 1, "
-                      "updated_at = ?6 WHERE seq = ?1");
-  if (rc == SQLITE_OK && pStmt == 0) rc = sqlite3_errcode(p->db);
-  if (rc == SQLITE_OK) {
-    i64 iDelay = iRetryAfter >= 0 ? iRetryAfter * 1000
-                                  : mpBackoffMs(p, row.nRetry, iBase, iCap);
-    sqlite3_bind_int64(pStmt, 1, row.iSeq);
-    sqlite3_bind_text(pStmt, 2, bRetry ? "pending" : "failed", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 3, row.nRetry + bRetry);
-    sqlite3_bind_int64(pStmt, 4, bRetry ? iNow + iDelay : iNow);
-    sqlite3_bind_text(pStmt, 5, zStored ? zStored : zError, -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 6, iNow / 1000);
-    sqlite3_step(pStmt);
-    rc = mpStmtFinish(pStmt);
-  }
-  sqlite3_free(zStored);
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, bRetry ? "retries" : "failed", 1);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  rc = mpApplyFailure(p, &row, &f, &zStatus);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
-  sqlite3_result_text(ctx, bRetry ? "pending" : "failed", -1, SQLITE_STATIC);
+  sqlite3_result_text(ctx, zStatus, -1, SQLITE_STATIC);
 }
 
 /*
