@@ -10,3 +10,20 @@ endforeach()
 
 add_test(NAME slt-selftest
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tools/slt/tests/run_selftest.sh $<TARGET_FILE:mp-slt>)
+
+# Unit tests of internals: tests/unit/test_<area>.c, linked with mp_static.
+file(GLOB MP_UNIT_FILES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src IN LISTS MP_UNIT_FILES)
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "test_" "" area ${name})
+  add_executable(mp_unit_${area} ${src})
+  target_compile_definitions(mp_unit_${area} PRIVATE SQLITE_CORE)
+  target_include_directories(mp_unit_${area} PRIVATE ext ${CMAKE_BINARY_DIR}/generated)
+  target_link_libraries(mp_unit_${area} PRIVATE mp_static)
+  add_test(NAME unit/${area} COMMAND mp_unit_${area})
+endforeach()
+
+# The benchmark must keep working; its numbers are reported, not asserted.
+add_test(NAME bench/quick COMMAND mp-bench --quick)
+
+include(cmake/tests_hosts.cmake OPTIONAL)

@@ -30,6 +30,7 @@
 **   mp_next_due()                         ms until a claim finds one  mp_claim.c
 **   mp_recover([worker])                  take back lost leases  mp_recover.c
 **   mp_verify([id])                       checksum mismatches    mp_verify.c
+**   mp_cleanup([retention_days])          delete old terminal    mp_cleanup.c
 **   mp_stats                              metrics table          mp_stats.c
 **   mp_now(), mp_clock_set(ms), mp_clock_advance(ms)   the clock mp_clock.c
 **
@@ -96,6 +97,7 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
     mpRegisterClock,   mpRegisterSchema,     mpRegisterConfig,
     mpRegisterEnqueue, mpRegisterClaim,      mpRegisterTransition,
     mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
+    mpRegisterCleanup,
   };
   // clang-format on
   MpState *p;

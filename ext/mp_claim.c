@@ -248,7 +248,8 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
   i64 *aSeq = 0;
   int nSeq = 0;
   i64 iNow = mpNowMs(p);
-  int rc = mpBegin(p);
+  int rcBegin = mpBegin(p);
+  int rc = rcBegin;
   int rcPace = SQLITE_ERROR;
   if (rc == SQLITE_OK) rc = rcPace = mpPaceOpen(p, iNow, &pace);
   if (rc == SQLITE_OK && iLeaseMs < 0) {
@@ -289,9 +290,16 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
       mpClaimError(pTab, "mp_claim: %s", sqlite3_errmsg(p->db));
     }
   } else {
-    mpClaimError(pTab, "mp_claim: %s",
-                 rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(p->db));
-    mpRollback(p);
+    const char *zMsg = sqlite3_errmsg(p->db);
+    if (rc == SQLITE_NOMEM) {
+      zMsg = "out of memory";
+    } else if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
+      zMsg = "cannot run inside an INSERT, UPDATE or DELETE statement; call "
+             "it from a SELECT";
+      rc = SQLITE_ERROR;
+    }
+    mpClaimError(pTab, "mp_claim: %s", zMsg);
+    if (rcBegin == SQLITE_OK) mpRollback(p);
   }
   if (rc != SQLITE_OK) mpClaimCursorClear(pCur);
   return rc;

@@ -189,6 +189,16 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
 int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
                    const char **pzStatus);
 
+/* mp_recover.c, mp_cleanup.c, mp_backup.c: upkeep, also run by mp_tick(). */
+int mpRecoverRun(MpState *p, const char *zWorker, i64 *pnDone);
+int mpCleanupRun(MpState *p, i64 iRetentionDays, i64 *pnDeleted,
+                 i64 *pnFreedPages, char **pzErr);
+int mpBackupRun(MpState *p, const char *zPath, const char *zKeySpec,
+                i64 *pnBytes, char **pzErr);
+int mpRegisterCleanup(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterBackup(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterTick(sqlite3 *db, MpState *p, char **pzErrMsg);
+
 /* mp_pace.c: Telegram's limits, applied when messages are claimed. */
 typedef struct MpPace MpPace;
 struct MpPace {

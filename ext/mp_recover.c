@@ -21,28 +21,15 @@
 #include "mp_int.h"
 
 /*
-** mp_recover([worker]): releases expired leases (and those of worker) per
-** recovery_policy, in one transaction. Returns how many messages it took
-** back. MP_FN_UNSAFE: it writes.
+** Takes back expired leases (and every lease of zWorker, if not NULL) per
+** recovery_policy, inside the caller's transaction. Sets *pnDone. Returns
+** an SQLite result code.
 */
-static void mpRecoverFunc(sqlite3_context *ctx, int argc,
-                          sqlite3_value **argv) {
-  static const char zFunc[] = "mp_recover";
-  MpState *p = sqlite3_user_data(ctx);
-  const char *zWorker = 0;
-  i64 iPolicy = 0, iNow = mpNowMs(p), nDone = 0;
+int mpRecoverRun(MpState *p, const char *zWorker, i64 *pnDone) {
+  i64 iPolicy = 0, nDone = 0;
   sqlite3_stmt *pStmt = 0;
-  int rc;
-  if (argc == 1 && mpArgText(ctx, argv[0], zFunc, "worker", MP_KEY_MAX_BYTES,
-                             1, &zWorker, 0)) {
-    return;
-  }
-  rc = mpBegin(p);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  rc = mpConfigInt(p, "recovery_policy", &iPolicy);
+  int rc = mpConfigInt(p, "recovery_policy", &iPolicy);
+  *pnDone = 0;
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(
         p->db,
@@ -63,7 +50,7 @@ static void mpRecoverFunc(sqlite3_context *ctx, int argc,
         -1, &pStmt, 0);
   }
   if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(pStmt, 1, iNow);
+    sqlite3_bind_int64(pStmt, 1, mpNowMs(p));
     if (zWorker) sqlite3_bind_text(pStmt, 2, zWorker, -1, SQLITE_STATIC);
     sqlite3_step(pStmt);
     rc = sqlite3_finalize(pStmt);
@@ -74,6 +61,32 @@ static void mpRecoverFunc(sqlite3_context *ctx, int argc,
   if (rc == SQLITE_OK && nDone && iPolicy == 1) {
     rc = mpCounterAdd(p, "failed", nDone);
   }
+  if (rc == SQLITE_OK) *pnDone = nDone;
+  return rc;
+}
+
+/*
+** mp_recover([worker]): releases expired leases (and those of worker) per
+** recovery_policy, in one transaction. Returns how many messages it took
+** back. MP_FN_UNSAFE: it writes.
+*/
+static void mpRecoverFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_recover";
+  MpState *p = sqlite3_user_data(ctx);
+  const char *zWorker = 0;
+  i64 nDone = 0;
+  int rc;
+  if (argc == 1 && mpArgText(ctx, argv[0], zFunc, "worker", MP_KEY_MAX_BYTES,
+                             1, &zWorker, 0)) {
+    return;
+  }
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  rc = mpRecoverRun(p, zWorker, &nDone);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int64(ctx, nDone);
 }

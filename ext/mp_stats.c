@@ -19,6 +19,11 @@
 **                                      back, failed messages redriven
 **   oldest_pending_age                 seconds the oldest due pending
 **                                      message has waited (NULL: none)
+**   attempts_<tier>, successes_<tier>  delivery attempts reported with
+**                                      mp_report() and how many confirmed,
+**                                      for tiers telegram, webhook, file
+**   avg_processing_ms                  mean duration_ms of those attempts
+**                                      (NULL: none yet)
 **   database_size_bytes                page_count * page_size
 **   last_cleanup, last_backup          when they last ran (NULL: never)
 **   schema_version                     mp's schema version
@@ -59,7 +64,7 @@ struct MpStatsBase {
   i64 iOldestMs;    /* order_at of the oldest due pending message, or -1 */
   i64 nDbBytes;     /* page_count * page_size */
   i64 iNowMs;       /* the mp clock when read */
-  i64 aCounter[16]; /* mp_counter values, by index in azCounter */
+  i64 aCounter[32]; /* mp_counter values, by index in azCounter */
   i64 iLastCleanup; /* mp_meta 'last_cleanup', or -1 */
   i64 iLastBackup;  /* mp_meta 'last_backup', or -1 */
   i64 iSchema;      /* mp_meta 'schema_version' */
@@ -68,6 +73,9 @@ struct MpStatsBase {
 static const char *const azCounter[] = {
   "seq_hwm", "seq_reused", "deleted",   "confirmed", "failed",
   "updated", "retries",    "recovered", "requeued",  "cleaned",
+  "attempts.telegram", "successes.telegram", "duration_ms.telegram",
+  "attempts.webhook",  "successes.webhook",  "duration_ms.webhook",
+  "attempts.file",     "successes.file",     "duration_ms.file",
 };
 #define MP_COUNTERS ((int)(sizeof(azCounter) / sizeof(azCounter[0])))
 
@@ -106,6 +114,24 @@ MP_STAT_COUNTER(cleaned, "cleaned")
 MP_STAT_COUNTER(retries, "retries")
 MP_STAT_COUNTER(recovered, "recovered")
 MP_STAT_COUNTER(requeued, "requeued")
+MP_STAT_COUNTER(attemptsTelegram, "attempts.telegram")
+MP_STAT_COUNTER(successesTelegram, "successes.telegram")
+MP_STAT_COUNTER(attemptsWebhook, "attempts.webhook")
+MP_STAT_COUNTER(successesWebhook, "successes.webhook")
+MP_STAT_COUNTER(attemptsFile, "attempts.file")
+MP_STAT_COUNTER(successesFile, "successes.file")
+
+static int mpStat_avgMs(const MpStatsBase *b, i64 *pV) {
+  i64 nAttempts = mpCounter(b, "attempts.telegram") +
+                  mpCounter(b, "attempts.webhook") +
+                  mpCounter(b, "attempts.file");
+  i64 nMs = mpCounter(b, "duration_ms.telegram") +
+            mpCounter(b, "duration_ms.webhook") +
+            mpCounter(b, "duration_ms.file");
+  if (nAttempts == 0) return 0;
+  *pV = nMs / nAttempts;
+  return 1;
+}
 
 static int mpStat_pending(const MpStatsBase *b, i64 *pV) {
   *pV = mpTotal(b) - b->nSent - mpCounter(b, "confirmed") -
@@ -173,6 +199,13 @@ static const MpStatDef aStat[] = {
   { "recovered",           mpStat_recovered },
   { "requeued",            mpStat_requeued },
   { "oldest_pending_age",  mpStat_oldest },
+  { "attempts_telegram",   mpStat_attemptsTelegram },
+  { "successes_telegram",  mpStat_successesTelegram },
+  { "attempts_webhook",    mpStat_attemptsWebhook },
+  { "successes_webhook",   mpStat_successesWebhook },
+  { "attempts_file",       mpStat_attemptsFile },
+  { "successes_file",      mpStat_successesFile },
+  { "avg_processing_ms",   mpStat_avgMs },
   { "database_size_bytes", mpStat_dbsize },
   { "last_cleanup",        mpStat_lastCleanup },
   { "last_backup",         mpStat_lastBackup },

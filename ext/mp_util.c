@@ -54,6 +54,14 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
     return;
   }
   const char *zMsg = sqlite3_errmsg(db);
+  if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
+    /* SQLite refuses a savepoint while an INSERT/UPDATE/DELETE runs. */
+    mpResultErrorf(ctx,
+                   "%s: cannot run inside an INSERT, UPDATE or DELETE "
+                   "statement; call it from a SELECT",
+                   zFunc);
+    return;
+  }
   if (strncmp(zMsg, "no such table: ", 15) == 0) {
     mpResultErrorf(ctx, "%s: %s (run SELECT mp_init() first)", zFunc, zMsg);
   } else {
