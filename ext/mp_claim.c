@@ -238,6 +238,27 @@ static void mpClaimError(MpClaimTab *pTab, const char *zFormat,
 }
 
 /*
+** Sets the table's error for a failed step, as mpResultDbError() does for
+** functions. Returns the code to report.
+*/
+static int mpClaimDbError(MpClaimTab *pTab, int rc) {
+  const char *zMsg = mpErrMsg(pTab->p);
+  const char *zHint = "";
+  if (rc == SQLITE_NOMEM) {
+    zMsg = "out of memory";
+  } else if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
+    zMsg = "cannot run inside an INSERT, UPDATE or DELETE statement; call "
+           "it from a SELECT";
+    rc = SQLITE_ERROR;
+  } else if (strncmp(zMsg, "no such table", 13) == 0) {
+    zHint = " (run SELECT mp_init() first)";
+  }
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = sqlite3_mprintf("mp_claim: %s%s", zMsg, zHint);
+  return rc;
+}
+
+/*
 ** Claims up to nMax messages into pCur, in one transaction. Returns an
 ** SQLite result code, with the message in pTab on error.
 */
@@ -286,20 +307,10 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
   }
   if (rc == SQLITE_OK) {
     rc = mpCommit(p);
-    if (rc != SQLITE_OK) {
-      mpClaimError(pTab, "mp_claim: %s", sqlite3_errmsg(p->db));
-    }
+    if (rc != SQLITE_OK) rc = mpClaimDbError(pTab, rc);
   } else {
-    const char *zMsg = sqlite3_errmsg(p->db);
-    if (rc == SQLITE_NOMEM) {
-      zMsg = "out of memory";
-    } else if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
-      zMsg = "cannot run inside an INSERT, UPDATE or DELETE statement; call "
-             "it from a SELECT";
-      rc = SQLITE_ERROR;
-    }
-    mpClaimError(pTab, "mp_claim: %s", zMsg);
     if (rcBegin == SQLITE_OK) mpRollback(p);
+    rc = mpClaimDbError(pTab, rc);
   }
   if (rc != SQLITE_OK) mpClaimCursorClear(pCur);
   return rc;
@@ -408,13 +419,7 @@ static int mpClaimFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
     if (!(idxNum & (1 << k))) continue;
     pVal = argv[iArg++];
     if (sqlite3_value_type(pVal) == SQLITE_NULL) continue;
-    if (sqlite3_value_type(pVal) == SQLITE_INTEGER) {
-      aVal[k] = sqlite3_value_int64(pVal);
-    } else if (sqlite3_value_type(pVal) == SQLITE_FLOAT &&
-               sqlite3_value_double(pVal) ==
-                   (double)(i64)sqlite3_value_double(pVal)) {
-      aVal[k] = (i64)sqlite3_value_double(pVal);
-    } else {
+    if (mpValueInt(pVal, &aVal[k]) != SQLITE_OK) {
       mpClaimError(pTab, "mp_claim: %s must be an integer",
                    k == 0 ? "n" : "lease_seconds");
       return SQLITE_MISMATCH;
@@ -444,10 +449,7 @@ static int mpClaimFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
   }
   if (aVal[0] < 0) {
     int rc = mpConfigInt(pTab->p, "batch_size", &aVal[0]);
-    if (rc != SQLITE_OK) {
-      mpClaimError(pTab, "mp_claim: %s", sqlite3_errmsg(pTab->p->db));
-      return rc;
-    }
+    if (rc != SQLITE_OK) return mpClaimDbError(pTab, rc);
   }
   if (aVal[0] == 0) return SQLITE_OK;
   return mpClaimRun(pTab, pCur, (int)aVal[0],
@@ -498,7 +500,9 @@ static const sqlite3_module mpClaimModule = {
 /*
 ** mp_mark_sent(id [, lease_seconds]): claims one given pending message
 ** and returns its lease token. Refused when the message is not pending or
-** its chat already has a message in flight. MP_FN_UNSAFE: it writes.
+** its chat already has a message in flight. It does not wait for its turn
+** or for the rate limits, but the send counts in them, so later claims
+** keep the limits. MP_FN_UNSAFE: it writes.
 */
 static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv) {
@@ -541,6 +545,17 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
       goto mark_sent_abort;
     }
     sqlite3_free(inflight.aSlot);
+  }
+  if (rc == SQLITE_OK) {
+    /* An explicit send skips the order and the limits, but counts in them. */
+    MpPace pace;
+    i64 iNow = mpNowMs(p);
+    rc = mpPaceOpen(p, iNow, &pace);
+    if (rc == SQLITE_OK) {
+      rc = mpPaceRecord(p, &pace, row.iChat, iNow);
+      int rc2 = mpPaceClose(p, &pace, rc == SQLITE_OK);
+      if (rc == SQLITE_OK) rc = rc2;
+    }
   }
   if (rc == SQLITE_OK) {
     sqlite3_stmt *pRow =
@@ -630,7 +645,8 @@ static void mpNextDueFunc(sqlite3_context *ctx, int argc,
                             "SELECT min(lease_until) FROM messages "
                             "WHERE status = 'sent'",
                             -1, &pLease, 0);
-    if (rc == SQLITE_OK && sqlite3_step(pLease) == SQLITE_ROW) {
+    if (rc == SQLITE_OK && sqlite3_step(pLease) == SQLITE_ROW &&
+        sqlite3_column_type(pLease, 0) == SQLITE_INTEGER) {
       mpEarliest(&iBest, sqlite3_column_int64(pLease, 0));
     }
     if (rc == SQLITE_OK) rc = sqlite3_finalize(pLease);
@@ -641,6 +657,8 @@ static void mpNextDueFunc(sqlite3_context *ctx, int argc,
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);
   } else if (bPending) {
+    /* Nothing to wait for but a lease-less message in flight: poll. */
+    if (iBest < 0) iBest = iNow + 1000;
     sqlite3_result_int64(ctx, iBest > iNow ? iBest - iNow : 0);
   }
 }

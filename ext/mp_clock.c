@@ -19,6 +19,8 @@
 
 #include <time.h>
 
+#define MP_CLOCK_MAX_MS 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
 /*
 ** Returns the current time in milliseconds since the Unix epoch: the fixed
 ** time when a test set one, else the system's real-time clock.
@@ -68,8 +70,9 @@ static void mpClockSetFunc(sqlite3_context *ctx, int argc,
     p->bClockFixed = 0;
   } else {
     if (mpArgInt(ctx, argv[0], "mp_clock_set", "ms", &iMs)) return;
-    if (iMs < 0) {
-      mpResultErrorf(ctx, "mp_clock_set: ms must not be negative");
+    if (iMs < 0 || iMs > MP_CLOCK_MAX_MS) {
+      mpResultErrorf(ctx, "mp_clock_set: ms must be between 0 and %lld",
+                     MP_CLOCK_MAX_MS);
       return;
     }
     p->bClockFixed = 1;
@@ -89,13 +92,18 @@ static void mpClockAdvanceFunc(sqlite3_context *ctx, int argc,
   i64 iMs;
   (void)argc;
   if (mpArgInt(ctx, argv[0], "mp_clock_advance", "ms", &iMs)) return;
-  if (iMs < 0) {
-    mpResultErrorf(ctx, "mp_clock_advance: ms must not be negative");
+  if (iMs < 0 || iMs > MP_CLOCK_MAX_MS) {
+    mpResultErrorf(ctx, "mp_clock_advance: ms must be between 0 and %lld",
+                   MP_CLOCK_MAX_MS);
     return;
   }
   if (!p->bClockFixed) {
     mpResultErrorf(ctx, "mp_clock_advance: the clock is not fixed; call "
                         "mp_clock_set(ms) first");
+    return;
+  }
+  if (p->iClockMs > MP_CLOCK_MAX_MS - iMs) {
+    mpResultErrorf(ctx, "mp_clock_advance: the clock would pass year 9999");
     return;
   }
   p->iClockMs += iMs;

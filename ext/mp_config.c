@@ -11,7 +11,9 @@
 ** Settings live in mp_meta under their own names, so every connection and
 ** process sees the same values. Unknown keys and out-of-range values are
 ** errors that change nothing. The table below is the whole list; chat_id
-** (0: none) is the chat mp_enqueue_event() uses when given none.
+** (0: none) is the chat mp_enqueue_event() uses when given none, and
+** backup_key says where scheduled backups find their encryption key
+** (env:NAME or file:PATH; the key itself is never stored).
 */
 #include "mp_int.h"
 
@@ -20,6 +22,7 @@
 #define MP_CFG_INT  1 /* whole number within [iMin, iMax] */
 #define MP_CFG_ENUM 2 /* one of the '|'-separated words in zChoices */
 #define MP_CFG_TEXT 3 /* non-empty text, or unset */
+#define MP_CFG_KEY  4 /* unset, or where a key is: env:NAME or file:PATH */
 
 typedef struct MpConfigKey MpConfigKey;
 struct MpConfigKey {
@@ -46,6 +49,7 @@ static const MpConfigKey aConfigKey[] = {
   { "backup_interval_hours",  MP_CFG_INT,  168,  0, 87600,    0 },
   { "backup_path",            MP_CFG_TEXT, 0,    0, 0,        0 },
   { "backup_keep",            MP_CFG_INT,  7,    1, 1000,     0 },
+  { "backup_key",             MP_CFG_KEY,  0,    0, 0,        0 },
   { "batch_size",             MP_CFG_INT,  100,  1, 10000,    0 },
   { "chat_id",                MP_CFG_INT,  0, -9007199254740991,
     9007199254740991, 0 },
@@ -101,6 +105,14 @@ static int mpConfigCheck(sqlite3_context *ctx, const char *zFunc,
     return SQLITE_OK;
   }
   if (mpArgText(ctx, pVal, zFunc, pKey->zName, 4096, 0, &z, &n)) {
+    return SQLITE_MISMATCH;
+  }
+  if (pKey->eType == MP_CFG_KEY &&
+      !((strncmp(z, "env:", 4) == 0 && n > 4) ||
+        (strncmp(z, "file:", 5) == 0 && n > 5))) {
+    /* Never store a key itself in the database: only where to find it. */
+    mpResultErrorf(ctx, "%s: %s must be env:NAME or file:PATH", zFunc,
+                   pKey->zName);
     return SQLITE_MISMATCH;
   }
   if (pKey->eType == MP_CFG_ENUM && mpConfigChoice(pKey, z, n) < 0) {
@@ -220,8 +232,8 @@ int mpConfigApplyJson(sqlite3_context *ctx, MpState *p, const char *zFunc,
       sqlite3_stmt *pConv = 0;
       int rcItem;
       if (pKey == 0) {
-        mpResultErrorf(ctx, "%s: unknown config key %.*s", zFunc, key.n,
-                       key.z);
+        mpResultErrorf(ctx, "%s: unknown config key '%.*s'", zFunc,
+                       key.n - 2, key.z + 1);
         return SQLITE_MISMATCH;
       }
       /* Let SQLite turn the JSON value into an SQL value. */
@@ -238,8 +250,12 @@ int mpConfigApplyJson(sqlite3_context *ctx, MpState *p, const char *zFunc,
         sqlite3_finalize(pConv);
         return rcItem;
       }
-      if (val.eType == MP_JSON_OBJECT || val.eType == MP_JSON_ARRAY ||
-          val.eType == MP_JSON_TRUE || val.eType == MP_JSON_FALSE) {
+      if (val.eType == MP_JSON_NULL) {
+        /* null restores the default, as mp_config(key, NULL) does. */
+        rcItem = bStore ? mpConfigStore(p, pKey, pVal) : SQLITE_OK;
+        if (rcItem != SQLITE_OK) mpResultDbError(ctx, zFunc, p->db, rcItem);
+      } else if (val.eType == MP_JSON_OBJECT || val.eType == MP_JSON_ARRAY ||
+                 val.eType == MP_JSON_TRUE || val.eType == MP_JSON_FALSE) {
         mpResultErrorf(ctx, "%s: %s must be %s", zFunc, pKey->zName,
                        pKey->eType == MP_CFG_INT ? "an integer" : "text");
         rcItem = SQLITE_MISMATCH;

@@ -74,6 +74,7 @@ struct MpState {
   int bClockFixed;  /* True when mp_clock_set() fixed the clock */
   i64 iClockMs;     /* The fixed time, ms since the epoch */
   u64 aRandom[2];   /* State of the xorshift128+ generator */
+  char *zSavedErr;  /* Error message saved across a rollback, or NULL */
 };
 
 /*
@@ -101,6 +102,8 @@ int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
               const char *zArg, int nMax, int bAllowNull, const char **pzOut,
               int *pnOut);
 int mpUtf8Valid(const unsigned char *z, int n);
+int mpValueInt(sqlite3_value *pVal, i64 *piOut);
+const char *mpErrMsg(MpState *p);
 sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql);
 int mpStmtFinish(sqlite3_stmt *pStmt);
 void mpStmtFinalizeAll(MpState *p);

@@ -6,7 +6,8 @@
 **   SELECT mp_recover();          -- expired leases; returns the count
 **   SELECT mp_recover('runner-1');  -- also every lease held by runner-1
 **
-** A 'sent' message whose lease ran out may or may not have reached
+** A 'sent' message whose lease ran out (or that has none: made 'sent' with
+** plain SQL) may or may not have reached
 ** Telegram: its sender died between writing 'sent' and recording the
 ** outcome. recovery_policy decides:
 **
@@ -38,15 +39,15 @@ int mpRecoverRun(MpState *p, const char *zWorker, i64 *pnDone) {
               "priority = max(priority, 2), in_doubt = 1, due_at = ?1, "
               "error_message = 'lease expired while sent; may have been "
               "delivered', "
-              "lease_until = NULL, lease_token = NULL, "
+              "lease_until = NULL, lease_token = NULL, worker = NULL, "
               "revision = revision + 1, updated_at = ?1 / 1000 "
-              "WHERE status = 'sent' AND (lease_until <= ?1 OR worker = ?2)"
+              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until <= ?1 OR worker = ?2)"
             : "UPDATE messages SET status = 'failed', in_doubt = 1, "
               "error_message = 'lease expired while sent; not retried "
               "(recovery_policy at_most_once)', "
-              "lease_until = NULL, lease_token = NULL, "
+              "lease_until = NULL, lease_token = NULL, worker = NULL, "
               "revision = revision + 1, updated_at = ?1 / 1000 "
-              "WHERE status = 'sent' AND (lease_until <= ?1 OR worker = ?2)",
+              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until <= ?1 OR worker = ?2)",
         -1, &pStmt, 0);
   }
   if (rc == SQLITE_OK) {

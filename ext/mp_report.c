@@ -183,8 +183,8 @@ static int mpReportMigrate(MpState *p, const MpRow *pRow, i64 iNewChat,
         "UPDATE messages SET chat_id = ?2, checksum = ?3, status = 'pending', "
         "due_at = CASE WHEN seq = ?4 THEN ?5 ELSE due_at END, "
         "error_message = CASE WHEN seq = ?4 THEN ?6 ELSE error_message END, "
-        "lease_until = NULL, lease_token = NULL, revision = revision + 1, "
-        "updated_at = ?5 / 1000 WHERE seq = ?1",
+        "lease_until = NULL, lease_token = NULL, worker = NULL, "
+        "revision = revision + 1, updated_at = ?5 / 1000 WHERE seq = ?1",
         -1, &pWrite, 0);
   }
   if (rc == SQLITE_OK) {
@@ -240,9 +240,11 @@ static int mpReportRecord(MpState *p, const MpRow *pRow, const char *zTier,
   rc = mpStmtFinish(pStmt);
   sqlite3_snprintf(sizeof(zName), zName, "attempts.%s", zTier);
   if (rc == SQLITE_OK) rc = mpCounterAdd(p, zName, 1);
-  if (rc == SQLITE_OK && iDuration > 0) {
+  if (rc == SQLITE_OK && iDuration >= 0) {
     sqlite3_snprintf(sizeof(zName), zName, "duration_ms.%s", zTier);
     rc = mpCounterAdd(p, zName, iDuration);
+    sqlite3_snprintf(sizeof(zName), zName, "timed.%s", zTier);
+    if (rc == SQLITE_OK) rc = mpCounterAdd(p, zName, 1);
   }
   if (rc == SQLITE_OK && strcmp(zOutcome, "confirmed") == 0) {
     sqlite3_snprintf(sizeof(zName), zName, "successes.%s", zTier);
@@ -335,7 +337,7 @@ static void mpReportFunc(sqlite3_context *ctx, int argc,
   MpAnswer answer;
   MpRow row;
   if (mpArgInt(ctx, argv[1], zFunc, "http_status", &iStatus)) return;
-  if (iStatus < -1 || iStatus > 999) {
+  if (iStatus < -1 || (iStatus > 0 && iStatus < 100) || iStatus > 999) {
     mpResultErrorf(ctx, "%s: http_status must be -1, 0 or 100-999, got %lld",
                    zFunc, iStatus);
     return;

@@ -22,8 +22,8 @@
 **   attempts_<tier>, successes_<tier>  delivery attempts reported with
 **                                      mp_report() and how many confirmed,
 **                                      for tiers telegram, webhook, file
-**   avg_processing_ms                  mean duration_ms of those attempts
-**                                      (NULL: none yet)
+**   avg_processing_ms                  mean duration_ms of the attempts
+**                                      reported with one (NULL: none yet)
 **   database_size_bytes                page_count * page_size
 **   last_cleanup, last_backup          when they last ran (NULL: never)
 **   schema_version                     mp's schema version
@@ -76,6 +76,7 @@ static const char *const azCounter[] = {
   "attempts.telegram", "successes.telegram", "duration_ms.telegram",
   "attempts.webhook",  "successes.webhook",  "duration_ms.webhook",
   "attempts.file",     "successes.file",     "duration_ms.file",
+  "timed.telegram",    "timed.webhook",      "timed.file",
 };
 #define MP_COUNTERS ((int)(sizeof(azCounter) / sizeof(azCounter[0])))
 
@@ -122,9 +123,8 @@ MP_STAT_COUNTER(attemptsFile, "attempts.file")
 MP_STAT_COUNTER(successesFile, "successes.file")
 
 static int mpStat_avgMs(const MpStatsBase *b, i64 *pV) {
-  i64 nAttempts = mpCounter(b, "attempts.telegram") +
-                  mpCounter(b, "attempts.webhook") +
-                  mpCounter(b, "attempts.file");
+  i64 nAttempts = mpCounter(b, "timed.telegram") +
+                  mpCounter(b, "timed.webhook") + mpCounter(b, "timed.file");
   i64 nMs = mpCounter(b, "duration_ms.telegram") +
             mpCounter(b, "duration_ms.webhook") +
             mpCounter(b, "duration_ms.file");
@@ -447,6 +447,7 @@ static const sqlite3_module mpStatsModule = {
 static void mpStateFree(void *pArg) {
   MpState *p = pArg;
   mpStmtFinalizeAll(p);
+  sqlite3_free(p->zSavedErr);
   sqlite3_free(p);
 }
 

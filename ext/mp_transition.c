@@ -74,7 +74,7 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
   sqlite3_stmt *pStmt = mpStmt(
       p, MP_STMT_CONFIRM,
       "UPDATE messages SET status = 'confirmed', telegram_message_id = ?2, "
-      "tier_used = ?3, lease_until = NULL, lease_token = NULL, "
+      "tier_used = ?3, lease_until = NULL, lease_token = NULL, worker = NULL, "
       "revision = revision + 1, updated_at = ?4 WHERE seq = ?1");
   int rc;
   if (pStmt == 0) return sqlite3_errcode(p->db);
@@ -162,7 +162,7 @@ int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
                  "UPDATE messages SET status = ?2, retry_count = ?3, "
                  "due_at = ?4, error_message = ?5, "
                  "in_doubt = max(in_doubt, ?7), lease_until = NULL, "
-                 "lease_token = NULL, revision = revision + 1, "
+                 "lease_token = NULL, worker = NULL, revision = revision + 1, "
                  "updated_at = ?6 WHERE seq = ?1");
   if (pStmt == 0) {
     sqlite3_free(zStored);

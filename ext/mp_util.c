@@ -49,11 +49,13 @@ void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...) {
 */
 void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
                      int rc) {
+  MpState *p = sqlite3_user_data(ctx);
+  const char *zMsg;
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  const char *zMsg = sqlite3_errmsg(db);
+  zMsg = p && p->db == db ? mpErrMsg(p) : sqlite3_errmsg(db);
   if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
     /* SQLite refuses a savepoint while an INSERT/UPDATE/DELETE runs. */
     mpResultErrorf(ctx,
@@ -71,6 +73,36 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
 }
 
 /*
+** Reads pVal as an integer: an INTEGER, or a REAL holding a whole number
+** within the int64 range. Returns SQLITE_OK with *piOut set, else
+** SQLITE_MISMATCH.
+*/
+int mpValueInt(sqlite3_value *pVal, i64 *piOut) {
+  if (sqlite3_value_type(pVal) == SQLITE_INTEGER) {
+    *piOut = sqlite3_value_int64(pVal);
+    return SQLITE_OK;
+  }
+  if (sqlite3_value_type(pVal) == SQLITE_FLOAT) {
+    double r = sqlite3_value_double(pVal);
+    if (r >= -9223372036854775808.0 && r < 9223372036854775808.0 &&
+        r == (double)(i64)r) {
+      *piOut = (i64)r;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_MISMATCH;
+}
+
+/*
+** Returns the message of the last failed step: the one saved by
+** mpRollback() if any (a rollback resets the connection's), else the
+** connection's. Valid until the next mp call on the connection.
+*/
+const char *mpErrMsg(MpState *p) {
+  return p->zSavedErr ? p->zSavedErr : sqlite3_errmsg(p->db);
+}
+
+/*
 ** Reads an integer argument. Integers are taken as they are; REAL values
 ** that hold a whole number are accepted (what Node binds), fractional ones
 ** are refused. Returns SQLITE_OK with *piOut set, or sets an error on ctx
@@ -78,19 +110,12 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
 */
 int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
              const char *zArg, i64 *piOut) {
+  if (mpValueInt(pVal, piOut) == SQLITE_OK) return SQLITE_OK;
   switch (sqlite3_value_type(pVal)) {
-    case SQLITE_INTEGER: *piOut = sqlite3_value_int64(pVal); return SQLITE_OK;
-    case SQLITE_FLOAT: {
-      double r = sqlite3_value_double(pVal);
-      if (r >= -9223372036854775808.0 && r < 9223372036854775808.0 &&
-          r == (double)(i64)r) {
-        *piOut = (i64)r;
-        return SQLITE_OK;
-      }
+    case SQLITE_FLOAT:
       mpResultErrorf(ctx, "%s: %s must be an integer, got %!.15g", zFunc,
-                     zArg, r);
+                     zArg, sqlite3_value_double(pVal));
       return SQLITE_MISMATCH;
-    }
     case SQLITE_NULL:
       mpResultErrorf(ctx, "%s: %s must be an integer, got NULL", zFunc, zArg);
       return SQLITE_MISMATCH;
@@ -261,7 +286,10 @@ static int mpExec(MpState *p, const char *zSql) {
 ** savepoint left open.
 */
 int mpBegin(MpState *p) {
-  int rc = mpExec(p, "SAVEPOINT mp_txn");
+  int rc;
+  sqlite3_free(p->zSavedErr);
+  p->zSavedErr = 0;
+  rc = mpExec(p, "SAVEPOINT mp_txn");
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_txn_state(p->db, "main") != SQLITE_TXN_WRITE) {
     sqlite3_stmt *pLock =
@@ -307,10 +335,13 @@ int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc) {
 }
 
 /*
-** Undoes everything since mpBegin() and closes the savepoint. This resets
-** the connection's error message, so report the error first.
+** Undoes everything since mpBegin() and closes the savepoint. That resets
+** the connection's error message, so the message is saved for mpErrMsg().
 */
 void mpRollback(MpState *p) {
+  if (p->zSavedErr == 0 && sqlite3_errcode(p->db) != SQLITE_OK) {
+    p->zSavedErr = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
+  }
   mpExec(p, "ROLLBACK TO mp_txn");
   mpExec(p, "RELEASE mp_txn");
 }

@@ -25,7 +25,8 @@ CREATE INDEX IF NOT EXISTS mp_attempt_seq ON mp_attempt(seq);
 INSERT OR IGNORE INTO mp_counter(name) VALUES
   ('attempts.telegram'), ('successes.telegram'), ('duration_ms.telegram'),
   ('attempts.webhook'), ('successes.webhook'), ('duration_ms.webhook'),
-  ('attempts.file'), ('successes.file'), ('duration_ms.file');
+  ('attempts.file'), ('successes.file'), ('duration_ms.file'),
+  ('timed.telegram'), ('timed.webhook'), ('timed.file');
 
 -- Attempts go with their message.
 DROP TRIGGER IF EXISTS messages_delete_attempts;
