@@ -21,6 +21,8 @@
 **   mp_init([config_json])                create/migrate schema  mp_schema.c
 **   mp_config(key [, value])              settings               mp_config.c
 **   mp_enqueue(chat, text [, ev [, opt]]) store a message        mp_enqueue.c
+**   mp_format(event [, parse_mode])       a seed Event as text   mp_format.c
+**   mp_enqueue_event(event [, chat])      format and store it    mp_format.c
 **   mp_claim(n [, lease_s [, worker]])    take due messages      mp_claim.c
 **   mp_mark_sent(id [, lease_s])          take one message       mp_claim.c
 **   mp_confirm(id, tg_id [, tier])        delivered              mp_transition.c
@@ -97,7 +99,7 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
     mpRegisterClock,   mpRegisterSchema,     mpRegisterConfig,
     mpRegisterEnqueue, mpRegisterClaim,      mpRegisterTransition,
     mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
-    mpRegisterCleanup,
+    mpRegisterCleanup, mpRegisterFormat,
   };
   // clang-format on
   MpState *p;

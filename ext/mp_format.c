@@ -12,7 +12,7 @@
 **                    '"source":"ci","task_id":"b-42",'
 **                    '"timestamp":"2024-01-15T10:30:00Z",'
 **                    '"data":{"duration_ms":45000,"branch_name":"main"}}');
-**   -- U+2705 <b>Build #42</b>
+**   -- ✅ <b>Build #42</b>
 **   --
 **   -- All green
 **   --
@@ -22,12 +22,23 @@
 **   -- <i>ci · task b-42 · 2024-01-15 10:30:00 UTC</i>
 **
 **   SELECT mp_format('{"type":"task_failed"}', 'MarkdownV2');
-**   -- U+274C *Task Failed*
+**   -- ❌ *Task Failed*
 **
 **   SELECT mp_config('chat_id', 12345);
 **   SELECT mp_enqueue_event('{"type":"build_failed","title":"Build #43",'
 **                           '"event_id":"ev-43"}');
 **   -- 0190f3a2-7c41-7a3e-8000-000000000002  (priority 3, critical)
+**
+** parse_mode is 'HTML' (the default; also for NULL) or 'MarkdownV2', in
+** any case. mp_format(NULL) is NULL. Errors name the function and the
+** member: "mp_format: event_json must be a JSON object", "... event type
+** is missing", "... event type must be a string", "... event title must
+** be a string" (likewise description, source, task_id), "... event
+** timestamp must be a string or a number", "... event data must be an
+** object", "mp_format: parse_mode must be HTML or MarkdownV2, got X";
+** mp_enqueue_event adds "... event event_id must be a string", "... no
+** chat_id given and no default chat_id configured (mp_config('chat_id',
+** N))" and the argument errors of mp_enqueue.
 **
 ** THE EVENT
 **
@@ -86,18 +97,18 @@
 #define MP_MODE_MDV2 1
 
 /* Limits, in characters (code points) of text after cleaning. */
-#define MP_FMT_TITLE_MAX   256  /* the title */
-#define MP_FMT_DESC_MAX    3000 /* the description */
-#define MP_FMT_FOOT_MAX    100  /* each of source, task id and time */
-#define MP_FMT_NAME_MAX    64   /* a humanized type or key */
-#define MP_FMT_LINE_MAX    200  /* a one-line data value */
-#define MP_FMT_TEXT_MAX    1000 /* a multi-line data value */
-#define MP_FMT_ITEM_MAX    100  /* one list item */
-#define MP_FMT_NUM_MAX     40   /* the text of one number */
-#define MP_FMT_ITEMS_MAX   5    /* list items shown */
-#define MP_FMT_FIELDS_MAX  20   /* data lines shown */
-#define MP_FMT_DATA_BUDGET 3000 /* characters of all data values together */
-#define MP_FMT_MEMBERS_MAX 64   /* data members looked at (with metadata) */
+#define MP_FMT_TITLE_MAX    256  /* the title */
+#define MP_FMT_DESC_MAX     3000 /* the description */
+#define MP_FMT_FOOT_MAX     100  /* each of source, task id and time */
+#define MP_FMT_NAME_MAX     64   /* a humanized type or key */
+#define MP_FMT_LINE_MAX     200  /* a one-line data value */
+#define MP_FMT_TEXT_MAX     1000 /* a multi-line data value */
+#define MP_FMT_ITEM_MAX     100  /* one list item */
+#define MP_FMT_NUM_MAX      40   /* the text of one number */
+#define MP_FMT_ITEMS_MAX    5    /* list items shown */
+#define MP_FMT_FIELDS_MAX   20   /* data lines shown */
+#define MP_FMT_DATA_BUDGET  3000 /* characters of all data values together */
+#define MP_FMT_MEMBERS_MAX  64   /* data members looked at (with metadata) */
 #define MP_FMT_EVENT_ID_MAX (MP_KEY_MAX_BYTES - 6) /* "event:" + event_id */
 
 /* How a text is wrapped when it is written out. */
@@ -201,7 +212,7 @@ static const MpEventKind aFamily[] = {
 #define MP_FK_DURATION 5  /* milliseconds, shown as ms, s, min, h or d */
 #define MP_FK_PERCENT  6  /* a number, shown with % */
 #define MP_FK_MB       7  /* a number of megabytes */
-#define MP_FK_BYTES    8  /* a number of bytes, shown in B, KB, MB or GB */
+#define MP_FK_BYTES    8  /* a number of bytes, shown in B, KB, MB, ... */
 #define MP_FK_BOOL     9  /* true or false, shown as yes or no */
 #define MP_FK_LIST     10 /* an array (or one string), items as text */
 #define MP_FK_CODES    11 /* an array (or one string), items as code */
@@ -298,21 +309,21 @@ struct MpMember {
 */
 typedef struct MpEvent MpEvent;
 struct MpEvent {
-  char *zType;       /* "type", decoded */
-  int nType;         /* Bytes of zType */
-  char *zTitle;      /* "title" */
-  int nTitle;        /* Bytes of zTitle */
-  char *zDesc;       /* "description" */
-  int nDesc;         /* Bytes of zDesc */
-  char *zSource;     /* "source" */
-  int nSource;       /* Bytes of zSource */
-  char *zTask;       /* "task_id" */
-  int nTask;         /* Bytes of zTask */
-  char *zEventId;    /* "event_id", when a string */
-  int nEventId;      /* Bytes of zEventId */
-  MpJsonValue time;  /* "timestamp"; eType MP_JSON_NULL when absent */
-  MpJsonValue data;  /* "data"; eType MP_JSON_NULL when absent */
-  int eEventIdType;  /* JSON type of "event_id"; MP_JSON_NULL when absent */
+  char *zType;      /* "type", decoded */
+  int nType;        /* Bytes of zType */
+  char *zTitle;     /* "title" */
+  int nTitle;       /* Bytes of zTitle */
+  char *zDesc;      /* "description" */
+  int nDesc;        /* Bytes of zDesc */
+  char *zSource;    /* "source" */
+  int nSource;      /* Bytes of zSource */
+  char *zTask;      /* "task_id" */
+  int nTask;        /* Bytes of zTask */
+  char *zEventId;   /* "event_id", when a string */
+  int nEventId;     /* Bytes of zEventId */
+  MpJsonValue time; /* "timestamp"; eType MP_JSON_NULL when absent */
+  MpJsonValue data; /* "data"; eType MP_JSON_NULL when absent */
+  int eEventIdType; /* JSON type of "event_id"; MP_JSON_NULL when absent */
 };
 
 /*
@@ -320,16 +331,16 @@ struct MpEvent {
 */
 typedef struct MpFmt MpFmt;
 struct MpFmt {
-  sqlite3_str *pOut; /* The message */
-  sqlite3_str *pVal; /* The value of the data line being built */
-  sqlite3_str *pTmp; /* One cleaned text, before it is escaped */
-  sqlite3_str *pKey; /* The label of a data line, humanized */
-  int eMode;         /* MP_MODE_HTML or MP_MODE_MDV2 */
+  sqlite3_str *pOut;  /* The message */
+  sqlite3_str *pVal;  /* The value of the data line being built */
+  sqlite3_str *pTmp;  /* One cleaned text, before it is escaped */
+  sqlite3_str *pKey;  /* The label of a data line, humanized */
+  int eMode;          /* MP_MODE_HTML or MP_MODE_MDV2 */
   const MpEvent *pEv; /* The event */
-  int nBudget;       /* Characters of data values still allowed */
-  int nLine;         /* Data lines written */
-  int nMember;       /* Entries used in aMember */
-  int nExtra;        /* Members past MP_FMT_MEMBERS_MAX that had a value */
+  int nBudget;        /* Characters of data values still allowed */
+  int nLine;          /* Data lines written */
+  int nMember;        /* Entries used in aMember */
+  int nExtra;         /* Members past MP_FMT_MEMBERS_MAX that had a value */
   MpMember aMember[MP_FMT_MEMBERS_MAX]; /* Members of data, in order */
 };
 
@@ -466,14 +477,17 @@ static void mpFmtEscape(MpFmt *pF, sqlite3_str *pDst, const char *z, int n,
 */
 static void mpFmtMarkup(MpFmt *pF, sqlite3_str *pDst, int eWrap, int bClose) {
   static const char *const azHtml[][2] = {
-    { "", "" },         { "<b>", "</b>" },     { "<i>", "</i>" },
-    { "<code>", "</code>" }, { "<pre>", "</pre>" },
+    { "", "" },
+    { "<b>", "</b>" },
+    { "<i>", "</i>" },
+    { "<code>", "</code>" },
+    { "<pre>", "</pre>" },
   };
   static const char *const azMd[][2] = {
     { "", "" }, { "*", "*" }, { "_", "_" }, { "`", "`" }, { "```\n", "\n```" },
   };
-  const char *z = pF->eMode == MP_MODE_HTML ? azHtml[eWrap][bClose]
-                                            : azMd[eWrap][bClose];
+  const char *z =
+      pF->eMode == MP_MODE_HTML ? azHtml[eWrap][bClose] : azMd[eWrap][bClose];
   sqlite3_str_appendall(pDst, z);
 }
 
@@ -484,8 +498,7 @@ static void mpFmtMarkup(MpFmt *pF, sqlite3_str *pDst, int eWrap, int bClose) {
 ** zSep nor the markup (Telegram refuses empty entities).
 */
 static int mpFmtPutAfter(MpFmt *pF, sqlite3_str *pDst, const char *zSep,
-                         const char *z, int n, int nMax, int bLine,
-                         int eWrap) {
+                         const char *z, int n, int nMax, int bLine, int eWrap) {
   int nChar = mpFmtClean(pF, z, n, nMax, bLine);
   const char *zClean = sqlite3_str_value(pF->pTmp);
   if (nChar == 0 || zClean == 0) return 0;
@@ -510,8 +523,7 @@ static int mpFmtPut(MpFmt *pF, sqlite3_str *pDst, const char *z, int n,
 ** the first ASCII letter of each word (bTitle) or of the first word only
 ** is made upper case. The result is raw text, for mpFmtPut().
 */
-static void mpFmtHumanize(sqlite3_str *pDst, const char *z, int n,
-                          int bTitle) {
+static void mpFmtHumanize(sqlite3_str *pDst, const char *z, int n, int bTitle) {
   int bStart = 1, bFirst = 1;
   for (int i = 0; i < n; i++) {
     char c = z[i];
@@ -624,11 +636,11 @@ static int mpEventString(sqlite3_context *ctx, const char *zFunc,
 ** an error on ctx naming zFunc and the member at fault and returns an
 ** error code.
 */
-static int mpEventParse(sqlite3_context *ctx, const char *zFunc,
-                        const char *z, int n, MpEvent *pEv) {
-  static const char *const azName[] = { "type",    "title",     "description",
-                                        "source",  "task_id",   "timestamp",
-                                        "data",    "event_id" };
+static int mpEventParse(sqlite3_context *ctx, const char *zFunc, const char *z,
+                        int n, MpEvent *pEv) {
+  static const char *const azName[] = { "type",   "title",   "description",
+                                        "source", "task_id", "timestamp",
+                                        "data",   "event_id" };
   MpJsonValue aVal[8];
   MpJsonValue key, val;
   MpJson json;
@@ -792,7 +804,8 @@ static int mpFmtRound(const char *z, int n, int nDec, char *zOut) {
       zDigit[k] = '0';
     }
   }
-  while (zDigit[nDigit - 1] == '0') nDigit--;
+  while (zDigit[nDigit - 1] == '0')
+    nDigit--;
   if (zDigit[nDigit - 1] == '.') nDigit--;
   k = zDigit[0] == '0' && nDigit > 1 ? 1 : 0;
   for (int j = k; j < nDigit; j++) {
@@ -1109,8 +1122,9 @@ static int mpFmtTests(MpFmt *pF, MpMember *pTotal, const char *zLabel) {
     k = mpFmtNumber(pF, pF->pVal, &pM->val, 0, "");
     if (k > 0) {
       sqlite3_str_appendchar(pF->pVal, 1, ' ');
-      nChar += k + 1 + mpFmtPut(pF, pF->pVal, azTestWord[i],
-                                (int)strlen(azTestWord[i]), 8, 1, 0);
+      nChar += k + 1 +
+               mpFmtPut(pF, pF->pVal, azTestWord[i], (int)strlen(azTestWord[i]),
+                        8, 1, 0);
     }
     pM->bDone = 1;
   }
@@ -1147,8 +1161,7 @@ static int mpFmtCollect(MpFmt *pF, const MpJsonValue *pObj, int bNest) {
     MpMember *pM;
     char *zKey;
     int nKey, bSeen = 0;
-    if (bNest && val.eType == MP_JSON_OBJECT &&
-        mpJsonKeyIs(&key, "metadata")) {
+    if (bNest && val.eType == MP_JSON_OBJECT && mpJsonKeyIs(&key, "metadata")) {
       int rc = mpFmtCollect(pF, &val, 0);
       if (rc != SQLITE_OK) return rc;
       continue;
@@ -1205,8 +1218,8 @@ static int mpFmtData(MpFmt *pF) {
                ? MP_FMT_TEXT_MAX
                : MP_FMT_LINE_MAX;
     sqlite3_str_reset(pF->pVal);
-    nChar = mpFmtKnown(pF, pF->pVal, &pM->val, pField->eKind,
-                       mpFmtCap(pF, nMax));
+    nChar =
+        mpFmtKnown(pF, pF->pVal, &pM->val, pField->eKind, mpFmtCap(pF, nMax));
     if (nChar < 0) return SQLITE_NOMEM;
     mpFmtCommit(pF, pField->zLabel, (int)strlen(pField->zLabel), nChar,
                 pField->eKind == MP_FK_PRE && nChar > 0 &&
@@ -1217,10 +1230,7 @@ static int mpFmtData(MpFmt *pF) {
     MpMember *pM = &pF->aMember[i];
     int nChar;
     if (pM->bDone) continue;
-    if (!mpFmtRoom(pF)) {
-      nMore++;
-      continue;
-    }
+    if (!mpFmtRoom(pF)) break;
     /* The label: the key humanized; a key with nothing to show is left
     ** out with its value. */
     sqlite3_str_reset(pF->pKey);
@@ -1228,15 +1238,15 @@ static int mpFmtData(MpFmt *pF) {
     if (mpFmtClean(pF, sqlite3_str_value(pF->pKey),
                    sqlite3_str_length(pF->pKey), MP_FMT_NAME_MAX, 1) > 0) {
       sqlite3_str_reset(pF->pVal);
-      nChar = mpFmtGeneric(pF, pF->pVal, &pM->val,
-                           mpFmtCap(pF, MP_FMT_LINE_MAX));
+      nChar =
+          mpFmtGeneric(pF, pF->pVal, &pM->val, mpFmtCap(pF, MP_FMT_LINE_MAX));
       if (nChar < 0) return SQLITE_NOMEM;
-      mpFmtCommit(pF, sqlite3_str_value(pF->pKey),
-                  sqlite3_str_length(pF->pKey), nChar, 0);
+      mpFmtCommit(pF, sqlite3_str_value(pF->pKey), sqlite3_str_length(pF->pKey),
+                  nChar, 0);
     }
     pM->bDone = 1;
   }
-  /* Members left out by the room check of the known fields. */
+  /* Members left out for want of room. */
   for (int i = 0; i < pF->nMember; i++) {
     if (!pF->aMember[i].bDone) nMore++;
     pF->aMember[i].bDone = 1;
@@ -1290,8 +1300,7 @@ static int mpFmtTime(MpFmt *pF, sqlite3_str *pDst, const char *zSep,
         sqlite3_snprintf(sizeof(zBuf), zBuf,
                          "%04lld-%02lld-%02lld %02lld:%02lld:%02lld UTC", iY,
                          iM, iD, iSec / 3600, iSec % 3600 / 60, iSec % 60);
-        return mpFmtPutAfter(pF, pDst, zSep, zBuf, (int)strlen(zBuf), 64, 1,
-                             0);
+        return mpFmtPutAfter(pF, pDst, zSep, zBuf, (int)strlen(zBuf), 64, 1, 0);
       }
     }
     return mpFmtPutAfter(pF, pDst, zSep, pVal->z, pVal->n, MP_FMT_NUM_MAX, 1,
@@ -1326,11 +1335,9 @@ static int mpFmtTime(MpFmt *pF, sqlite3_str *pDst, const char *zSep,
       }
       if (i == n) {
         sqlite3_snprintf(sizeof(zBuf), zBuf, "%.10s %.*s%s%s", z, nTime - 11,
-                         z + 11, zZone ? zZone : " ",
-                         zZone ? "" : z + n - 6);
+                         z + 11, zZone ? zZone : " ", zZone ? "" : z + n - 6);
         sqlite3_free(z);
-        return mpFmtPutAfter(pF, pDst, zSep, zBuf, (int)strlen(zBuf), 64, 1,
-                             0);
+        return mpFmtPutAfter(pF, pDst, zSep, zBuf, (int)strlen(zBuf), 64, 1, 0);
       }
     }
     nChar = mpFmtPutAfter(pF, pDst, zSep, z, n, MP_FMT_FOOT_MAX, 1, 0);
@@ -1405,9 +1412,8 @@ static char *mpFmtEvent(sqlite3 *db, const MpEvent *pEv, int eMode, int *pnOut,
   /* First line: emoji and bold title. */
   sqlite3_str_appendall(pF->pOut, pKind ? pKind->zEmoji : MP_EMOJI_OTHER);
   sqlite3_str_appendchar(pF->pOut, 1, ' ');
-  if (pEv->zTitle == 0 ||
-      mpFmtPut(pF, pF->pOut, pEv->zTitle, pEv->nTitle, MP_FMT_TITLE_MAX, 1,
-               MP_WRAP_BOLD) == 0) {
+  if (pEv->zTitle == 0 || mpFmtPut(pF, pF->pOut, pEv->zTitle, pEv->nTitle,
+                                   MP_FMT_TITLE_MAX, 1, MP_WRAP_BOLD) == 0) {
     if (pKind && pKind->zName) {
       mpFmtPut(pF, pF->pOut, pKind->zName, (int)strlen(pKind->zName),
                MP_FMT_NAME_MAX, 1, MP_WRAP_BOLD);
@@ -1425,8 +1431,8 @@ static char *mpFmtEvent(sqlite3 *db, const MpEvent *pEv, int eMode, int *pnOut,
 
   /* The description. */
   if (pEv->zDesc) {
-    mpFmtPutAfter(pF, pF->pOut, "\n\n", pEv->zDesc, pEv->nDesc,
-                  MP_FMT_DESC_MAX, 0, MP_WRAP_NONE);
+    mpFmtPutAfter(pF, pF->pOut, "\n\n", pEv->zDesc, pEv->nDesc, MP_FMT_DESC_MAX,
+                  0, MP_WRAP_NONE);
   }
 
   if (pEv->data.eType == MP_JSON_OBJECT) rc = mpFmtData(pF);
@@ -1557,8 +1563,9 @@ static void mpEnqueueEventFunc(sqlite3_context *ctx, int argc,
     }
     if (ev.nEventId == 0 || ev.nEventId > MP_FMT_EVENT_ID_MAX ||
         (int)strlen(ev.zEventId) != ev.nEventId) {
-      mpResultErrorf(ctx, "%s: event event_id must be 1 to %d bytes without "
-                          "NUL",
+      mpResultErrorf(ctx,
+                     "%s: event event_id must be 1 to %d bytes without "
+                     "NUL",
                      zFunc, MP_FMT_EVENT_ID_MAX);
       goto enqueue_event_done;
     }
@@ -1575,8 +1582,9 @@ static void mpEnqueueEventFunc(sqlite3_context *ctx, int argc,
       goto enqueue_event_done;
     }
     if (msg.iChat == 0) {
-      mpResultErrorf(ctx, "%s: no chat_id given and no default chat_id "
-                          "configured (mp_config('chat_id', N))",
+      mpResultErrorf(ctx,
+                     "%s: no chat_id given and no default chat_id "
+                     "configured (mp_config('chat_id', N))",
                      zFunc);
       goto enqueue_event_done;
     }
