@@ -23,6 +23,7 @@
 **   mp_enqueue(chat, text [, ev [, opt]]) store a message        mp_enqueue.c
 **   mp_format(event [, parse_mode])       a seed Event as text   mp_format.c
 **   mp_enqueue_event(event [, chat])      format and store it    mp_format.c
+**   mp_split(text [, mode [, limit]])     long text -> parts     mp_split.c
 **   mp_claim(n [, lease_s [, worker]])    take due messages      mp_claim.c
 **   mp_mark_sent(id [, lease_s])          take one message       mp_claim.c
 **   mp_confirm(id, tg_id [, tier])        delivered              mp_transition.c
@@ -33,6 +34,8 @@
 **   mp_recover([worker])                  take back lost leases  mp_recover.c
 **   mp_verify([id])                       checksum mismatches    mp_verify.c
 **   mp_cleanup([retention_days])          delete old terminal    mp_cleanup.c
+**   mp_backup(path [, key])               online, encrypted      mp_backup.c
+**   mp_tick()                             upkeep that is due     mp_tick.c
 **   mp_stats                              metrics table          mp_stats.c
 **   mp_now(), mp_clock_set(ms), mp_clock_advance(ms)   the clock mp_clock.c
 **
@@ -99,7 +102,8 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
     mpRegisterClock,   mpRegisterSchema,     mpRegisterConfig,
     mpRegisterEnqueue, mpRegisterClaim,      mpRegisterTransition,
     mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
-    mpRegisterCleanup, mpRegisterFormat,
+    mpRegisterCleanup, mpRegisterFormat,     mpRegisterSplit,
+    mpRegisterBackup,  mpRegisterTick,
   };
   // clang-format on
   MpState *p;

@@ -20,6 +20,13 @@
 ** is chosen under the write lock, the id is built from it, and a repeated
 ** dedup_key is caught by the unique index. The insert touches the table and
 ** the queue index only.
+**
+** A text longer than Telegram's limit (4096 characters after parsing) is
+** cut by mp_split.c into parts that Telegram accepts, never inside a
+** character or markup, and stored by one INSERT as consecutive messages of
+** the chat; they go out in order like any messages of one chat.
+** The result is the first part's id; the dedup_key stays with it. A long
+** text whose markup Telegram would refuse is an error.
 */
 #include "mp_int.h"
 
@@ -161,24 +168,24 @@ static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
 }
 
 /*
-** Stores pMsg as a pending message in one statement and sets the result of
-** ctx to its id (or to the id already holding its dedup_key). On failure
-** sets an error naming zFunc. Returns an SQLite result code.
+** Inserts one row for pMsg with text zText[0..nText) and dedup key zDedup
+** (or NULL). Sets *pbInserted to 0 when the dedup key was taken already;
+** when bResult, sets the result of ctx to the new row's id. Returns an
+** SQLite result code (the error is left on the connection).
 */
-int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
-                     const MpMessage *pMsg) {
+static int mpEnqueueRow(sqlite3_context *ctx, MpState *p,
+                        const MpMessage *pMsg, const char *zText, int nText,
+                        const char *zDedup, int bResult, int *pbInserted) {
   u8 aSum[MP_CHECKSUM_BYTES];
   char zPrefix[20];
   sqlite3_stmt *pStmt;
   i64 iNow;
-  int rc, bInserted = 0;
-  rc = mpChecksum(pMsg->iChat, pMsg->zText, pMsg->nText, pMsg->zEvent,
-                  pMsg->nEvent, pMsg->zParseMode,
+  int rc;
+  *pbInserted = 0;
+  rc = mpChecksum(pMsg->iChat, zText, nText, pMsg->zEvent, pMsg->nEvent,
+                  pMsg->zParseMode,
                   pMsg->zParseMode ? (int)strlen(pMsg->zParseMode) : 0, aSum);
-  if (rc != SQLITE_OK) {
-    sqlite3_result_error_nomem(ctx);
-    return rc;
-  }
+  if (rc != SQLITE_OK) return rc;
   iNow = mpNowMs(p);
   mpIdPrefix(p, iNow, zPrefix);
   pStmt = mpStmt(
@@ -194,14 +201,10 @@ int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
       "WHERE 1 "
       "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING "
       "RETURNING id");
-  if (pStmt == 0) {
-    rc = sqlite3_errcode(p->db);
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return rc;
-  }
+  if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 2, pMsg->iChat);
-  sqlite3_bind_text(pStmt, 3, pMsg->zText, pMsg->nText, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 3, zText, nText, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 4, iNow / 1000);
   if (pMsg->zEvent) {
     sqlite3_bind_text(pStmt, 5, pMsg->zEvent, pMsg->nEvent, SQLITE_STATIC);
@@ -210,21 +213,143 @@ int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
   if (pMsg->zParseMode) {
     sqlite3_bind_text(pStmt, 7, pMsg->zParseMode, -1, SQLITE_STATIC);
   }
-  if (pMsg->zDedup) {
-    sqlite3_bind_text(pStmt, 8, pMsg->zDedup, -1, SQLITE_STATIC);
-  }
+  if (zDedup) sqlite3_bind_text(pStmt, 8, zDedup, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 9, iNow + pMsg->iDelayMs);
   sqlite3_bind_blob(pStmt, 10, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
-    bInserted = 1;
+    if (bResult) sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+    *pbInserted = 1;
     sqlite3_step(pStmt);
   }
-  rc = mpStmtFinish(pStmt);
+  return mpStmtFinish(pStmt);
+}
+
+/*
+** Stores the parts of a text too long for one Telegram message as
+** consecutive messages of the same chat and sets the result of ctx to the
+** first part's id. One INSERT stores them all (so this works inside any
+** statement) or, when the dedup key is taken, none. Sets *pbInserted to 0
+** in that case. Returns an SQLite result code.
+*/
+static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
+                          const MpMessage *pMsg, const MpSplit *pSplit,
+                          int *pbInserted) {
+  sqlite3_str *pParts = sqlite3_str_new(p->db);
+  u8 *aSum = sqlite3_malloc64((u64)MP_CHECKSUM_BYTES * (u64)pSplit->nPart);
+  char zPrefix[20];
+  sqlite3_stmt *pStmt = 0;
+  i64 iNow = mpNowMs(p), iFirst = -1;
+  int nMode = pMsg->zParseMode ? (int)strlen(pMsg->zParseMode) : 0;
+  int rc = aSum ? SQLITE_OK : SQLITE_NOMEM;
+  *pbInserted = 0;
+  sqlite3_str_appendchar(pParts, 1, '[');
+  for (int i = 0; rc == SQLITE_OK && i < pSplit->nPart; i++) {
+    if (i) sqlite3_str_appendchar(pParts, 1, ',');
+    mpJsonAppendString(pParts, pSplit->azPart[i], pSplit->anPart[i]);
+    rc = mpChecksum(pMsg->iChat, pSplit->azPart[i], pSplit->anPart[i],
+                    pMsg->zEvent, pMsg->nEvent, pMsg->zParseMode, nMode,
+                    aSum + MP_CHECKSUM_BYTES * i);
+  }
+  sqlite3_str_appendchar(pParts, 1, ']');
+  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pParts);
+  if (rc == SQLITE_OK) {
+    pStmt = mpStmt(
+        p, MP_STMT_ENQUEUE_PARTS,
+        "INSERT INTO messages(seq, id, chat_id, message_text, timestamp, "
+        "event_data, created_at, updated_at, priority, parse_mode, "
+        "dedup_key, order_at, due_at, checksum) "
+        "SELECT s.seq + j.key, ?1 || printf('-%04x-%012x', 32768 | "
+        "(((s.seq + j.key) >> 48) & 16383), (s.seq + j.key) & "
+        "281474976710655), ?2, j.value, ?3, ?4, ?3, ?3, ?5, ?6, "
+        "CASE WHEN j.key = 0 THEN ?7 END, ?8, ?8, "
+        "substr(?9, 32 * j.key + 1, 32) "
+        "FROM (SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
+        "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1 AS seq) AS s, "
+        "json_each(?10) AS j "
+        "WHERE ?7 IS NULL OR NOT EXISTS "
+        "(SELECT 1 FROM messages WHERE dedup_key = ?7) "
+        "RETURNING seq, id");
+    if (pStmt == 0) rc = sqlite3_errcode(p->db);
+  }
+  if (rc == SQLITE_OK) {
+    mpIdPrefix(p, iNow, zPrefix);
+    sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 2, pMsg->iChat);
+    sqlite3_bind_int64(pStmt, 3, iNow / 1000);
+    if (pMsg->zEvent) {
+      sqlite3_bind_text(pStmt, 4, pMsg->zEvent, pMsg->nEvent, SQLITE_STATIC);
+    }
+    sqlite3_bind_int(pStmt, 5, pMsg->iPriority);
+    if (pMsg->zParseMode) {
+      sqlite3_bind_text(pStmt, 6, pMsg->zParseMode, -1, SQLITE_STATIC);
+    }
+    if (pMsg->zDedup) {
+      sqlite3_bind_text(pStmt, 7, pMsg->zDedup, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(pStmt, 8, iNow + pMsg->iDelayMs);
+    sqlite3_bind_blob(pStmt, 9, aSum, MP_CHECKSUM_BYTES * pSplit->nPart,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 10, sqlite3_str_value(pParts), -1,
+                      SQLITE_STATIC);
+    while (sqlite3_step(pStmt) == SQLITE_ROW) {
+      if (iFirst < 0 || sqlite3_column_int64(pStmt, 0) < iFirst) {
+        iFirst = sqlite3_column_int64(pStmt, 0);
+        sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 1));
+      }
+      *pbInserted = 1;
+    }
+    rc = mpStmtFinish(pStmt);
+  }
+  sqlite3_free(sqlite3_str_finish(pParts));
+  sqlite3_free(aSum);
+  return rc;
+}
+
+/*
+** Stores pMsg as pending and sets the result of ctx to its id (or to the
+** id already holding its dedup_key). A text longer than Telegram's limit
+** is stored as several messages (see mp_split.c), and the first one's id
+** is the result. On failure sets an error naming zFunc. Returns an SQLite
+** result code.
+*/
+int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     const MpMessage *pMsg) {
+  MpSplit split;
+  char *zWhy = 0;
+  int rc, bInserted = 0;
+  memset(&split, 0, sizeof(split));
+  if (pMsg->nText > MP_TELEGRAM_LIMIT) {
+    /* More bytes than the limit in characters: it may need cutting. */
+    rc = mpSplitRun(pMsg->zText, pMsg->nText, pMsg->zParseMode,
+                    MP_TELEGRAM_LIMIT, &split, &zWhy);
+    if (rc != SQLITE_OK) {
+      if (rc == SQLITE_ERROR && zWhy) {
+        mpResultErrorf(ctx, "%s: %s", zFunc, zWhy);
+      } else if (rc == SQLITE_TOOBIG) {
+        mpResultErrorf(ctx, "%s: text is too long to split", zFunc);
+        sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
+      } else {
+        sqlite3_result_error_nomem(ctx);
+      }
+      sqlite3_free(zWhy);
+      return rc;
+    }
+  }
+  if (split.nPart > 1) {
+    rc = mpEnqueueParts(ctx, p, pMsg, &split, &bInserted);
+  } else {
+    rc = mpEnqueueRow(ctx, p, pMsg, pMsg->zText, pMsg->nText, pMsg->zDedup, 1,
+                      &bInserted);
+  }
+  mpSplitFree(&split);
   if (rc == SQLITE_OK && !bInserted) {
     rc = pMsg->zDedup ? mpEnqueueDedupHit(ctx, p, pMsg->zDedup) : SQLITE_ERROR;
   }
-  if (rc != SQLITE_OK) mpResultDbError(ctx, zFunc, p->db, rc);
+  if (rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+  } else if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+  }
   return rc;
 }
 

@@ -45,6 +45,7 @@ enum MpStmtSlot {
   MP_STMT_CONFIG_GET,
   MP_STMT_LOCK,
   MP_STMT_ENQUEUE,
+  MP_STMT_ENQUEUE_PARTS,
   MP_STMT_DEDUP_LOOKUP,
   MP_STMT_ROW_BY_SEQ,
   MP_STMT_ROW_BY_ID,
@@ -236,6 +237,8 @@ struct MpSplit {
 };
 int mpSplit(const char *z, int n, const char *zParseMode, int nLimit,
             MpSplit *pOut);
+int mpSplitRun(const char *z, int n, const char *zParseMode, int nLimit,
+               MpSplit *pOut, char **pzErr);
 void mpSplitFree(MpSplit *pSplit);
 int mpRegisterSplit(sqlite3 *db, MpState *p, char **pzErrMsg);
 

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: MIT
+#
+# Backups: the mp-restore tool and the backup tests. Included from the
+# top-level CMakeLists.txt after the mp and mp_static targets and after
+# enable_testing(); ext/mp_backup.c itself belongs in MP_EXT_SOURCES.
+#
+#   build/mp-restore BACKUP NEW_DB [--key SPEC]    (tools/restore/)
+#
+# tests/backup/*.slt need nothing here: cmake/tests.cmake registers every
+# .slt file (as slt/backup/<name>.slt). This file adds the Python drivers
+# and a replay of the backup decoder's fuzz harness.
+include(GNUInstallDirs)
+
+add_executable(mp-restore tools/restore/restore.c tools/restore/restore_codec.c)
+target_include_directories(mp-restore PRIVATE tools/restore)
+target_link_libraries(mp-restore PRIVATE mp_static OpenSSL::Crypto)
+install(TARGETS mp-restore RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# The decoder's fuzz properties over generated inputs, with any compiler.
+add_executable(mp_fuzz_backup tests/fuzz/fuzz_backup.c tools/restore/restore_codec.c)
+target_compile_definitions(mp_fuzz_backup PRIVATE MP_FUZZ_STANDALONE)
+target_include_directories(mp_fuzz_backup PRIVATE tools/restore)
+target_link_libraries(mp_fuzz_backup PRIVATE OpenSSL::Crypto)
+add_test(NAME fuzz/backup_replay COMMAND mp_fuzz_backup -runs=5000)
+
+# The libFuzzer harness itself (clang only, not built by default):
+#   cmake --build build --target fuzz_backup && build/fuzz_backup -max_total_time=60
+if(CMAKE_C_COMPILER_ID MATCHES "Clang")
+  add_executable(fuzz_backup EXCLUDE_FROM_ALL
+                 tests/fuzz/fuzz_backup.c tools/restore/restore_codec.c)
+  target_include_directories(fuzz_backup PRIVATE tools/restore)
+  target_compile_options(fuzz_backup PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_backup PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_libraries(fuzz_backup PRIVATE OpenSSL::Crypto)
+endif()
+
+# The Python drivers need Debian's interpreter: it can load extensions.
+find_program(MP_BACKUP_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(MP_BACKUP_PYTHON)
+  # A sanitized mp.so loads into an unsanitized Python only with the ASan
+  # runtime preloaded; the drivers drop the preload again for mp-restore.
+  set(MP_BACKUP_TEST_ENV "")
+  if(MP_SANITIZE)
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+      set(MP_ASAN_RUNTIME_NAME libasan.so)
+    else()
+      set(MP_ASAN_RUNTIME_NAME libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
+    endif()
+    execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=${MP_ASAN_RUNTIME_NAME}
+                    OUTPUT_VARIABLE MP_ASAN_RUNTIME OUTPUT_STRIP_TRAILING_WHITESPACE)
+    set(MP_BACKUP_TEST_ENV "LD_PRELOAD=${MP_ASAN_RUNTIME}"
+                           "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
+  endif()
+  foreach(name concurrent security)
+    add_test(NAME backup/${name}
+             COMMAND ${MP_BACKUP_PYTHON}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/tests/backup/test_backup_${name}.py
+                     $<TARGET_FILE:mp> $<TARGET_FILE:mp-restore>)
+    set_tests_properties(backup/${name} PROPERTIES TIMEOUT 600
+                         ENVIRONMENT "${MP_BACKUP_TEST_ENV}")
+  endforeach()
+else()
+  message(STATUS "mp: /usr/bin/python3 not found; backup/* tests not registered")
+endif()
