@@ -29,6 +29,7 @@
 **   mp_confirm(id, tg_id [, tier])        delivered              mp_transition.c
 **   mp_mark_failed(id, err [, retry [, after_s]])   failed       mp_transition.c
 **   mp_requeue(id)                        redrive a failed one   mp_transition.c
+**   mp_release(id)                        unsend a claimed one   mp_transition.c
 **   mp_report(id, status, body [, tier [, ms]])   one attempt  mp_report.c
 **   mp_next_due()                         ms until a claim finds one  mp_claim.c
 **   mp_recover([worker])                  take back lost leases  mp_recover.c

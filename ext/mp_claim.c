@@ -247,8 +247,8 @@ static int mpClaimDbError(MpClaimTab *pTab, int rc) {
   if (rc == SQLITE_NOMEM) {
     zMsg = "out of memory";
   } else if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
-    zMsg = "cannot run inside an INSERT, UPDATE or DELETE statement; call "
-           "it from a SELECT";
+    zMsg = "cannot run inside an INSERT, UPDATE or DELETE statement within "
+           "BEGIN ... COMMIT; call it from a SELECT";
     rc = SQLITE_ERROR;
   } else if (strncmp(zMsg, "no such table", 13) == 0) {
     zHint = " (run SELECT mp_init() first)";

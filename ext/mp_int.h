@@ -76,6 +76,7 @@ struct MpState {
   i64 iClockMs;     /* The fixed time, ms since the epoch */
   u64 aRandom[2];   /* State of the xorshift128+ generator */
   char *zSavedErr;  /* Error message saved across a rollback, or NULL */
+  int bInStatement; /* The open transition runs without its savepoint */
 };
 
 /*
@@ -220,6 +221,7 @@ int mpPaceChatReadyAt(MpState *p, const MpPace *pPace, i64 iChat, i64 iNow,
 int mpPaceRecord(MpState *p, MpPace *pPace, i64 iChat, i64 iNow);
 int mpPaceClose(MpState *p, MpPace *pPace, int bSave);
 int mpPacePause(MpState *p, i64 iChat, i64 iUntilMs);
+int mpPaceAfterSend(MpState *p, i64 iChat, i64 iSentAt);
 
 /* mp_report.c: the delivery policy. */
 int mpRegisterReport(sqlite3 *db, MpState *p, char **pzErrMsg);

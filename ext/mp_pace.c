@@ -237,6 +237,20 @@ int mpPaceClose(MpState *p, MpPace *pPace, int bSave) {
 }
 
 /*
+** Moves iChat's next send to at least pace_chat_ms after iSentAt, when a
+** sender reports when it really sent (mp_report() with a duration): the
+** gap Telegram sees is between sends, not between claims, and a request
+** that left late must not bring the next one closer. Returns an SQLite
+** result code.
+*/
+int mpPaceAfterSend(MpState *p, i64 iChat, i64 iSentAt) {
+  i64 iGap = 0;
+  int rc = mpConfigInt(p, "pace_chat_ms", &iGap);
+  if (rc != SQLITE_OK || iGap <= 0) return rc;
+  return mpPaceStore(p, iChat, iSentAt + mpPaceWiden(iGap), 0, 0);
+}
+
+/*
 ** Pauses iChat until iUntilMs (a 429's retry_after). Returns an SQLite
 ** result code.
 */

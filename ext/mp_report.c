@@ -35,6 +35,10 @@
 ** above; anything else is retried, since a broken tier is not the
 ** message's fault (the runner's circuit breaker moves on to the next).
 **
+** With duration_ms, the chat's pacing counts from when the request really
+** left (now - duration_ms), so a request that went out late does not
+** bring the chat's next one closer than pace_chat_ms.
+**
 ** Every attempt is logged in mp_attempt (time, tier, status, duration,
 ** outcome) and counted per tier for mp_stats. A malformed, truncated or
 ** non-UTF-8 body is never an error: it is an answer without content.
@@ -395,6 +399,9 @@ static void mpReportFunc(sqlite3_context *ctx, int argc,
     goto report_end;
   }
   rc = mpReportApply(p, &row, eAction, &answer, zTier, zDetail, &zOutcome);
+  if (rc == SQLITE_OK && iDuration >= 0 && iStatus != 0) {
+    rc = mpPaceAfterSend(p, row.iChat, mpNowMs(p) - iDuration);
+  }
   if (rc == SQLITE_OK) {
     rc = mpReportRecord(p, &row, zTier, (int)iStatus, iDuration, zOutcome,
                         zDetail);

@@ -123,7 +123,7 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   const char *zConfig = 0;
   int nConfig = 0;
   i64 iFrom = 0;
-  int rc;
+  int rc, bOwn;
   sqlite3_str *pOut;
   if (argc == 1) {
     if (mpArgText(ctx, argv[0], "mp_init", "config", 65536, 1, &zConfig,
@@ -136,29 +136,35 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
   }
   /*
-  ** A new database is read before it is written (to choose auto_vacuum),
-  ** so two processes initializing it at once can meet SQLITE_BUSY; when
-  ** this call owns the transaction it simply tries again.
+  ** The schema is read before it is written (to choose auto_vacuum and to
+  ** find the version), so outside a transaction mp_init() takes the write
+  ** lock first with BEGIN IMMEDIATE: two processes initializing at once,
+  ** or a runner writing meanwhile, then wait in the busy timeout instead of
+  ** failing. Inside the caller's transaction it nests in a savepoint.
   */
-  for (int nTry = sqlite3_get_autocommit(p->db) ? 5 : 1; nTry > 0; nTry--) {
-    rc = sqlite3_exec(p->db, "SAVEPOINT mp_txn", 0, 0, 0);
-    if (rc != SQLITE_OK) {
-      mpResultDbError(ctx, "mp_init", p->db, rc);
-      return;
-    }
-    rc = mpMigrate(ctx, p, &iFrom);
-    if (rc == SQLITE_OK && zConfig) {
-      rc = mpConfigApplyJson(ctx, p, "mp_init", zConfig, nConfig);
-    }
-    if (rc == SQLITE_OK) {
-      rc = mpCommit(p);
-      if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_init", p->db, rc);
-    } else {
-      mpRollback(p);
-    }
-    if ((rc & 0xFF) != SQLITE_BUSY) break;
+  bOwn = sqlite3_get_autocommit(p->db);
+  rc = sqlite3_exec(p->db, "SAVEPOINT mp_txn", 0, 0, 0);
+  if (rc == SQLITE_OK && bOwn) {
+    rc = sqlite3_exec(p->db, "RELEASE mp_txn; BEGIN IMMEDIATE", 0, 0, 0);
   }
-  if (rc != SQLITE_OK) return;
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, "mp_init", p->db, rc);
+    return;
+  }
+  rc = mpMigrate(ctx, p, &iFrom);
+  if (rc == SQLITE_OK && zConfig) {
+    rc = mpConfigApplyJson(ctx, p, "mp_init", zConfig, nConfig);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_exec(p->db, bOwn ? "COMMIT" : "RELEASE mp_txn", 0, 0, 0);
+    if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_init", p->db, rc);
+  }
+  if (rc != SQLITE_OK) {
+    sqlite3_exec(p->db,
+                 bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn; RELEASE mp_txn", 0,
+                 0, 0);
+    return;
+  }
   pOut = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pOut,
                       "{\"version\":\"%s\",\"schema_version\":%d,"

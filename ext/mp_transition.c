@@ -8,12 +8,14 @@
 **   SELECT mp_mark_failed('<id>', 'chat not found', 0);   -- 'failed'
 **   SELECT mp_mark_failed('<id>', 'slow down', 1, 30);    -- due in 30 s
 **   SELECT mp_requeue('<id>');                            -- 1
+**   SELECT mp_release('<lease token>');                   -- 1
 **
 ** The state machine (anything else is refused, naming both states):
 **
 **   pending --mp_claim/mp_mark_sent--> sent --mp_confirm--> confirmed
 **   sent, pending --mp_mark_failed--> pending (retry) | failed
 **   failed --mp_requeue--> pending
+**   sent --mp_release--> pending   (claimed but never sent; not an attempt)
 **
 ** A retry waits retry_interval_seconds * 2^retry_count, capped at
 ** backoff_max_seconds, with "equal jitter" (half fixed, half random), and
@@ -244,6 +246,48 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
 }
 
 /*
+** mp_release(id): sent -> pending for a message that was claimed but never
+** sent (a sender shutting down). Not an attempt: attempts goes back down,
+** retry_count and in_doubt stay, and it is due at once, in its old place.
+** Only a message that was not sent may be released: a sender that did
+** send must report the outcome instead. Returns 1. MP_FN_UNSAFE.
+*/
+static void mpReleaseFunc(sqlite3_context *ctx, int argc,
+                          sqlite3_value **argv) {
+  static const char zFunc[] = "mp_release";
+  MpState *p = sqlite3_user_data(ctx);
+  MpRow row;
+  sqlite3_stmt *pStmt = 0;
+  int rc = mpBegin(p);
+  (void)argc;
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
+      mpTransitionCheck(ctx, zFunc, &row, "sent", "pending")) {
+    mpRollback(p);
+    return;
+  }
+  rc = sqlite3_prepare_v2(
+      p->db,
+      "UPDATE messages SET status = 'pending', attempts = max(attempts - 1, "
+      "0), due_at = min(due_at, ?2), lease_until = NULL, lease_token = NULL, "
+      "worker = NULL, revision = revision + 1, updated_at = ?2 / 1000 "
+      "WHERE seq = ?1",
+      -1, &pStmt, 0);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(pStmt, 1, row.iSeq);
+    sqlite3_bind_int64(pStmt, 2, mpNowMs(p));
+    sqlite3_step(pStmt);
+    rc = sqlite3_finalize(pStmt);
+  }
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
+  sqlite3_result_int(ctx, 1);
+}
+
+/*
 ** mp_requeue(id): failed -> pending (manual redrive) with retries reset,
 ** due now, at its old place in the queue. Returns 1. MP_FN_UNSAFE.
 */
@@ -296,6 +340,7 @@ int mpRegisterTransition(sqlite3 *db, MpState *p, char **pzErrMsg) {
     { "mp_mark_failed", 3, MP_FN_UNSAFE, mpMarkFailedFunc },
     { "mp_mark_failed", 4, MP_FN_UNSAFE, mpMarkFailedFunc },
     { "mp_requeue",     1, MP_FN_UNSAFE, mpRequeueFunc },
+    { "mp_release",     1, MP_FN_UNSAFE, mpReleaseFunc },
   };
   // clang-format on
   return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),

@@ -19,6 +19,14 @@
 ** Taking the write lock first makes every transition wait its turn
 ** instead. Inside a caller's own transaction the savepoint nests, so a
 ** transition is atomic either way.
+**
+** SQLite refuses a savepoint while an INSERT, UPDATE or DELETE statement
+** runs (say INSERT INTO log SELECT * FROM mp_claim(10)). In autocommit
+** mode that statement's transaction holds everything the function does,
+** and SQLite rolls all of it back when the function reports an error, so
+** the function goes on without its savepoint; a failure must then always
+** end in an error result. Inside an explicit transaction that guarantee
+** is gone, and the function refuses to run (mpResultDbError() explains).
 */
 #include "mp_int.h"
 
@@ -60,8 +68,9 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
     /* SQLite refuses a savepoint while an INSERT/UPDATE/DELETE runs. */
     mpResultErrorf(ctx,
                    "%s: cannot run inside an INSERT, UPDATE or DELETE "
-                   "statement; call it from a SELECT",
-                   zFunc);
+                   "statement%s; call it from a SELECT",
+                   zFunc,
+                   sqlite3_get_autocommit(db) ? "" : " within BEGIN ... COMMIT");
     return;
   }
   if (strncmp(zMsg, "no such table: ", 15) == 0) {
@@ -290,7 +299,15 @@ int mpBegin(MpState *p) {
   sqlite3_free(p->zSavedErr);
   p->zSavedErr = 0;
   rc = mpExec(p, "SAVEPOINT mp_txn");
-  if (rc != SQLITE_OK) return rc;
+  if (rc != SQLITE_OK) {
+    if (!sqlite3_get_autocommit(p->db) ||
+        strncmp(sqlite3_errmsg(p->db), "cannot open savepoint", 21) != 0) {
+      return rc;
+    }
+    /* Called from an INSERT/UPDATE/DELETE in autocommit mode (see HOW
+    ** TRANSACTIONS WORK): that statement's transaction is ours. */
+    p->bInStatement = 1;
+  }
   if (sqlite3_txn_state(p->db, "main") != SQLITE_TXN_WRITE) {
     sqlite3_stmt *pLock =
         mpStmt(p, MP_STMT_LOCK, "UPDATE mp_meta SET value = value WHERE 0");
@@ -313,7 +330,12 @@ int mpBegin(MpState *p) {
 ** an SQLite result code; on failure the changes are rolled back.
 */
 int mpCommit(MpState *p) {
-  int rc = mpExec(p, "RELEASE mp_txn");
+  int rc;
+  if (p->bInStatement) {
+    p->bInStatement = 0;
+    return SQLITE_OK;
+  }
+  rc = mpExec(p, "RELEASE mp_txn");
   if (rc != SQLITE_OK) mpRollback(p);
   return rc;
 }
@@ -341,6 +363,12 @@ int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc) {
 void mpRollback(MpState *p) {
   if (p->zSavedErr == 0 && sqlite3_errcode(p->db) != SQLITE_OK) {
     p->zSavedErr = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
+  }
+  if (p->bInStatement) {
+    /* The caller fails its statement, and SQLite rolls back the
+    ** autocommit transaction with everything done here. */
+    p->bInStatement = 0;
+    return;
   }
   mpExec(p, "ROLLBACK TO mp_txn");
   mpExec(p, "RELEASE mp_txn");

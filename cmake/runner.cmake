@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+# mp-runner, the delivery daemon (tools/runner), and its end-to-end tests
+# against the fake Bot API server (tests/botapi). Included from the
+# top-level CMakeLists.txt after mp_static and enable_testing().
+if(NOT MP_BUILD_RUNNER)
+  return()
+endif()
+
+find_package(CURL REQUIRED)
+
+add_executable(mp-runner
+  tools/runner/main.c
+  tools/runner/runner_db.c
+  tools/runner/runner_http.c
+  tools/runner/runner_json.c
+  tools/runner/runner_log.c
+  tools/runner/runner_status.c
+  tools/runner/runner_tiers.c
+  tools/runner/runner_watch.c)
+target_compile_definitions(mp-runner PRIVATE _GNU_SOURCE)
+target_link_libraries(mp-runner PRIVATE mp_static CURL::libcurl)
+
+# End-to-end tests: Debian's python3 (standard library only) drives the
+# runner against tests/botapi/fake_botapi.py on 127.0.0.1.
+find_program(MP_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT MP_PYTHON3)
+  find_program(MP_PYTHON3 python3)
+endif()
+if(MP_PYTHON3)
+  set(MP_RUNNER_TESTS
+    happy 429 5xx dropped 403 migrate 401 secrets modes
+    failover_webhook failover_file watch sigterm crash pacing status)
+  foreach(t IN LISTS MP_RUNNER_TESTS)
+    add_test(NAME runner/${t}
+             COMMAND ${MP_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/runner/test_runner.py
+                     --runner $<TARGET_FILE:mp-runner> --ext $<TARGET_FILE:mp>
+                     --server ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/fake_botapi.py
+                     ${t})
+    set_tests_properties(runner/${t} PROPERTIES TIMEOUT 120 LABELS runner
+                         SKIP_RETURN_CODE 77)
+  endforeach()
+  add_test(NAME botapi/selftest
+           COMMAND ${MP_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/test_fake_botapi.py
+                   ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/fake_botapi.py)
+  set_tests_properties(botapi/selftest PROPERTIES TIMEOUT 60 LABELS runner)
+endif()
