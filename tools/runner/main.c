@@ -29,7 +29,7 @@
 **       early by a new event file or a signal
 **   SIGTERM/SIGINT: claim nothing more, send what is already claimed,
 **   report it, exit 0; a second signal sends nothing more and hands the
-**   unsent claimed messages back (mp_recover) once the requests on the
+**   unsent claimed messages back (mp_release) once the requests on the
 **   wire are answered.
 **
 ** Exit codes: see the MP_EXIT_* macros in runner.h and mpRunUsage().
@@ -816,21 +816,21 @@ static void mpRunMaintenance(MpRun *r, i64 iNow) {
 }
 
 /*
-** Hands back claimed messages that were never sent: their rows are still
-** 'sent' under this worker, and mp_recover(worker) returns them to
-** 'pending' now. Only called when nothing is in flight.
+** Hands back claimed messages that were never sent with mp_release(): they
+** are pending again at once, not in doubt, and the claim is not counted as
+** an attempt. Only called when nothing is in flight.
 */
 static void mpRunRelease(MpRun *r) {
-  int nLeft = r->nQueue - r->iHead;
-  i64 nDone = 0;
-  for (int i = r->iHead; i < r->nQueue; i++)
+  int nDone = 0;
+  for (int i = r->iHead; i < r->nQueue; i++) {
+    if (mpDbRelease(r->pDb, r->apQueue[i]->zLease) == SQLITE_OK) nDone++;
     mpRunMsgFree(r->apQueue[i]);
-  r->iHead = r->nQueue = 0;
-  if (nLeft == 0) return;
-  if (mpDbRecover(r->pDb, r->pOpt->zWorker, &nDone) == SQLITE_OK) {
-    mpRunLog(MP_LOG_INFO, "handed back %lld claimed but unsent messages",
-             (long long)nDone);
   }
+  if (r->nQueue > r->iHead) {
+    mpRunLog(MP_LOG_INFO, "handed back %d claimed but unsent messages",
+             nDone);
+  }
+  r->iHead = r->nQueue = 0;
 }
 
 /*

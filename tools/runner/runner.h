@@ -136,6 +136,7 @@ int mpDbOpen(const MpRunOpts *pOpt, int bCreate, MpDb **ppDb);
 sqlite3 *mpDbHandle(MpDb *p);
 int mpDbInit(MpDb *p);
 int mpDbRecover(MpDb *p, const char *zWorker, i64 *pnDone);
+int mpDbRelease(MpDb *p, const char *zLease);
 int mpDbClaim(MpDb *p, int n, int nLease, const char *zWorker, MpMsg **apOut,
               int *pnOut);
 int mpDbReport(MpDb *p, const MpMsg *pMsg, int iStatus, const char *zBody,

@@ -41,7 +41,8 @@
 #define MP_STMT_RECOVER 5
 #define MP_STMT_TICK    6
 #define MP_STMT_STAT    7
-#define MP_STMT_COUNT   8
+#define MP_STMT_RELEASE 8
+#define MP_STMT_COUNT   9
 
 struct MpDb {
   sqlite3 *db;                        /* the connection */
@@ -64,6 +65,7 @@ static const char *const azMpSql[MP_STMT_COUNT] = {
   "SELECT mp_recover(?1)",
   "SELECT mp_tick()",
   "SELECT value FROM mp_stats WHERE name = ?1",
+  "SELECT mp_release(?1)",
 };
 // clang-format on
 
@@ -297,6 +299,23 @@ int mpDbRecover(MpDb *p, const char *zWorker, i64 *pnDone) {
   rc = mpDbStepInt(p, pStmt, pnDone);
   if (rc != SQLITE_OK) {
     mpRunLog(MP_LOG_ERROR, "database: mp_recover: %s", sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/*
+** SELECT mp_release(zLease): hands back a claimed message that was never
+** sent. Returns an SQLite result code, logged on error.
+*/
+int mpDbRelease(MpDb *p, const char *zLease) {
+  sqlite3_stmt *pStmt = mpDbStmt(p, MP_STMT_RELEASE);
+  i64 nOne = 0;
+  int rc;
+  if (pStmt == 0) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zLease, -1, SQLITE_STATIC);
+  rc = mpDbStepInt(p, pStmt, &nOne);
+  if (rc != SQLITE_OK) {
+    mpRunLog(MP_LOG_ERROR, "database: mp_release: %s", sqlite3_errmsg(p->db));
   }
   return rc;
 }
