@@ -37,27 +37,13 @@ endif()
 # The Python drivers need Debian's interpreter: it can load extensions.
 find_program(MP_BACKUP_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(MP_BACKUP_PYTHON)
-  # A sanitized mp.so loads into an unsanitized Python only with the ASan
-  # runtime preloaded; the drivers drop the preload again for mp-restore.
-  set(MP_BACKUP_TEST_ENV "")
-  if(MP_SANITIZE)
-    if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
-      set(MP_ASAN_RUNTIME_NAME libasan.so)
-    else()
-      set(MP_ASAN_RUNTIME_NAME libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
-    endif()
-    execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=${MP_ASAN_RUNTIME_NAME}
-                    OUTPUT_VARIABLE MP_ASAN_RUNTIME OUTPUT_STRIP_TRAILING_WHITESPACE)
-    set(MP_BACKUP_TEST_ENV "LD_PRELOAD=${MP_ASAN_RUNTIME}"
-                           "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
-  endif()
   foreach(name concurrent security)
     add_test(NAME backup/${name}
              COMMAND ${MP_BACKUP_PYTHON}
                      ${CMAKE_CURRENT_SOURCE_DIR}/tests/backup/test_backup_${name}.py
                      $<TARGET_FILE:mp> $<TARGET_FILE:mp-restore>)
     set_tests_properties(backup/${name} PROPERTIES TIMEOUT 600
-                         ENVIRONMENT "${MP_BACKUP_TEST_ENV}")
+                         ENVIRONMENT "${MP_HOST_TEST_ENV}")
   endforeach()
 else()
   message(STATUS "mp: /usr/bin/python3 not found; backup/* tests not registered")

@@ -37,7 +37,7 @@ if(MP_PYTHON3)
                      --server ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/fake_botapi.py
                      ${t})
     set_tests_properties(runner/${t} PROPERTIES TIMEOUT 120 LABELS runner
-                         SKIP_RETURN_CODE 77)
+                         SKIP_RETURN_CODE 77 ENVIRONMENT "${MP_HOST_TEST_ENV}")
   endforeach()
   add_test(NAME botapi/selftest
            COMMAND ${MP_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/test_fake_botapi.py

@@ -31,6 +31,17 @@
 **
 ** Registered with SQLITE_VTAB_DIRECTONLY: a trigger or view in an
 ** untrusted database cannot claim messages.
+**
+** WHY A TEMP TABLE
+**
+** A statement that reads a table of the main database opens its read
+** transaction before the claim runs, and SQLite never waits (no busy
+** handler) to turn a read transaction into a write one: under load the
+** claim would fail with SQLITE_BUSY at once. So loading mp also creates
+** temp.mp_claim, which shadows the eponymous main.mp_claim: a statement on
+** it only reads the private temp database, and the claim's own write
+** transaction on main waits its turn in the busy timeout like every other
+** mp function.
 */
 #include "mp_int.h"
 
@@ -485,9 +496,11 @@ static int mpClaimRowid(sqlite3_vtab_cursor *pCursor, sqlite_int64 *pRowid) {
 
 static const sqlite3_module mpClaimModule = {
   .iVersion = 0,
+  .xCreate = mpClaimConnect,
   .xConnect = mpClaimConnect,
   .xBestIndex = mpClaimBestIndex,
   .xDisconnect = mpClaimDisconnect,
+  .xDestroy = mpClaimDisconnect,
   .xOpen = mpClaimOpen,
   .xClose = mpClaimClose,
   .xFilter = mpClaimFilter,
@@ -675,6 +688,13 @@ int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
   };
   // clang-format on
   int rc = sqlite3_create_module_v2(db, "mp_claim", &mpClaimModule, p, 0);
+  if (rc == SQLITE_OK) {
+    /* See WHY A TEMP TABLE above. */
+    rc = sqlite3_exec(db,
+                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.mp_claim "
+                      "USING mp_claim",
+                      0, 0, 0);
+  }
   if (rc != SQLITE_OK) {
     *pzErrMsg = sqlite3_mprintf("mp: cannot register mp_claim: %s",
                                 sqlite3_errmsg(db));

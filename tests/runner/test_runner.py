@@ -148,6 +148,9 @@ class Ctx:
 
     def env(self, token=TOKEN, extra=None):
         env = dict(os.environ)
+        if env.pop("LD_PRELOAD", None) is not None:
+            # A sanitizer build: the runner has its runtime; check its leaks.
+            env["ASAN_OPTIONS"] = "detect_leaks=1:abort_on_error=1"
         env.pop("TELEGRAM_BOT_TOKEN", None)
         env["MP_LOG"] = "debug"
         if token is not None:
