@@ -50,8 +50,7 @@ static int mpDigestField(EVP_MD_CTX *pCtx, const char *z, int n) {
 ** OpenSSL could not set up a digest.
 */
 int mpChecksum(i64 iChat, const char *zText, int nText, const char *zEvent,
-               int nEvent, const char *zParseMode, int nParseMode,
-               u8 *aOut) {
+               int nEvent, const char *zParseMode, int nParseMode, u8 *aOut) {
   static const char zTag[] = "mp-checksum-v1";
   EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
   unsigned int nOut = 0;

@@ -47,17 +47,17 @@
 
 #include <string.h>
 
-#define MP_CLAIM_COLUMNS 10 /* visible columns */
-#define MP_CLAIM_ARG_N     10
-#define MP_CLAIM_ARG_LEASE 11
+#define MP_CLAIM_COLUMNS    10 /* visible columns */
+#define MP_CLAIM_ARG_N      10
+#define MP_CLAIM_ARG_LEASE  11
 #define MP_CLAIM_ARG_WORKER 12
 
 /* A set of chat ids: open addressing, linear probing, grows at half full. */
 typedef struct MpChatSet MpChatSet;
 struct MpChatSet {
-  i64 *aSlot;  /* Slots; 0 marks an empty one (chat 0 is never stored) */
-  int nSlot;   /* Number of slots, a power of two */
-  int nUsed;   /* Chats stored */
+  i64 *aSlot; /* Slots; 0 marks an empty one (chat 0 is never stored) */
+  int nSlot;  /* Number of slots, a power of two */
+  int nUsed;  /* Chats stored */
 };
 
 /*
@@ -125,8 +125,8 @@ static int mpClaimInflight(MpState *p, MpChatSet *pSet) {
 ** Picks up to nMax claimable seqs into aSeq (see HOW IT WORKS) and records
 ** them with the pacer. Sets *pnSeq. Returns an SQLite result code.
 */
-static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax,
-                       i64 *aSeq, int *pnSeq) {
+static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax, i64 *aSeq,
+                       int *pnSeq) {
   MpChatSet inflight = { 0, 0, 0 };
   MpChatSet seen = { 0, 0, 0 };
   sqlite3_stmt *pScan = 0;
@@ -463,8 +463,8 @@ static int mpClaimFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
     if (rc != SQLITE_OK) return mpClaimDbError(pTab, rc);
   }
   if (aVal[0] == 0) return SQLITE_OK;
-  return mpClaimRun(pTab, pCur, (int)aVal[0],
-                    aVal[1] < 0 ? -1 : aVal[1] * 1000, zWorker);
+  return mpClaimRun(pTab, pCur, (int)aVal[0], aVal[1] < 0 ? -1 : aVal[1] * 1000,
+                    zWorker);
 }
 
 /*
@@ -571,8 +571,7 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
     }
   }
   if (rc == SQLITE_OK) {
-    sqlite3_stmt *pRow =
-        mpClaimRow(p, row.iSeq, mpNowMs(p), iLeaseMs, 0, &rc);
+    sqlite3_stmt *pRow = mpClaimRow(p, row.iSeq, mpNowMs(p), iLeaseMs, 0, &rc);
     if (pRow) {
       sqlite3_result_value(ctx, sqlite3_column_value(pRow, 5));
       sqlite3_step(pRow);
@@ -696,8 +695,8 @@ int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
                       0, 0, 0);
   }
   if (rc != SQLITE_OK) {
-    *pzErrMsg = sqlite3_mprintf("mp: cannot register mp_claim: %s",
-                                sqlite3_errmsg(db));
+    *pzErrMsg =
+        sqlite3_mprintf("mp: cannot register mp_claim: %s", sqlite3_errmsg(db));
     return rc;
   }
   return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),

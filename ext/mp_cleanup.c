@@ -30,15 +30,15 @@
 ** Runs one statement that returns an integer (or nothing) and stores the
 ** value in *piOut. Returns an SQLite result code.
 */
-static int mpCleanupQuery(MpState *p, const char *zSql, i64 iArg,
-                          i64 *piOut) {
+static int mpCleanupQuery(MpState *p, const char *zSql, i64 iArg, i64 *piOut) {
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_bind_parameter_count(pStmt) > 0) {
     sqlite3_bind_int64(pStmt, 1, iArg);
   }
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *piOut = sqlite3_column_int64(pStmt, 0);
+  if (sqlite3_step(pStmt) == SQLITE_ROW)
+    *piOut = sqlite3_column_int64(pStmt, 0);
   return sqlite3_finalize(pStmt);
 }
 

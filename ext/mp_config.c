@@ -26,11 +26,11 @@
 
 typedef struct MpConfigKey MpConfigKey;
 struct MpConfigKey {
-  const char *zName;     /* Key, as in mp_meta and in JSON */
-  int eType;             /* MP_CFG_* */
-  i64 iDefault;          /* Default of an MP_CFG_INT key */
-  i64 iMin, iMax;        /* Range of an MP_CFG_INT key */
-  const char *zChoices;  /* MP_CFG_ENUM: words; the first is the default */
+  const char *zName;    /* Key, as in mp_meta and in JSON */
+  int eType;            /* MP_CFG_* */
+  i64 iDefault;         /* Default of an MP_CFG_INT key */
+  i64 iMin, iMax;       /* Range of an MP_CFG_INT key */
+  const char *zChoices; /* MP_CFG_ENUM: words; the first is the default */
 };
 
 // clang-format off
@@ -107,9 +107,8 @@ static int mpConfigCheck(sqlite3_context *ctx, const char *zFunc,
   if (mpArgText(ctx, pVal, zFunc, pKey->zName, 4096, 0, &z, &n)) {
     return SQLITE_MISMATCH;
   }
-  if (pKey->eType == MP_CFG_KEY &&
-      !((strncmp(z, "env:", 4) == 0 && n > 4) ||
-        (strncmp(z, "file:", 5) == 0 && n > 5))) {
+  if (pKey->eType == MP_CFG_KEY && !((strncmp(z, "env:", 4) == 0 && n > 4) ||
+                                     (strncmp(z, "file:", 5) == 0 && n > 5))) {
     /* Never store a key itself in the database: only where to find it. */
     mpResultErrorf(ctx, "%s: %s must be env:NAME or file:PATH", zFunc,
                    pKey->zName);
@@ -176,8 +175,8 @@ static int mpConfigResult(MpState *p, sqlite3_context *ctx,
     if (pKey->eType == MP_CFG_INT) {
       sqlite3_result_int64(ctx, pKey->iDefault);
     } else if (pKey->eType == MP_CFG_ENUM) {
-      sqlite3_result_text(ctx, pKey->zChoices, (int)strcspn(pKey->zChoices, "|"),
-                          SQLITE_TRANSIENT);
+      sqlite3_result_text(ctx, pKey->zChoices,
+                          (int)strcspn(pKey->zChoices, "|"), SQLITE_TRANSIENT);
     } else {
       sqlite3_result_null(ctx);
     }
@@ -232,8 +231,8 @@ int mpConfigApplyJson(sqlite3_context *ctx, MpState *p, const char *zFunc,
       sqlite3_stmt *pConv = 0;
       int rcItem;
       if (pKey == 0) {
-        mpResultErrorf(ctx, "%s: unknown config key '%.*s'", zFunc,
-                       key.n - 2, key.z + 1);
+        mpResultErrorf(ctx, "%s: unknown config key '%.*s'", zFunc, key.n - 2,
+                       key.z + 1);
         return SQLITE_MISMATCH;
       }
       /* Let SQLite turn the JSON value into an SQL value. */
@@ -298,8 +297,8 @@ void mpConfigAppendJson(MpState *p, sqlite3_str *pOut) {
     } else if (pKey->eType == MP_CFG_INT) {
       sqlite3_str_appendf(pOut, "%lld", pKey->iDefault);
     } else if (pKey->eType == MP_CFG_ENUM) {
-      sqlite3_str_appendf(pOut, "\"%.*s\"",
-                          (int)strcspn(pKey->zChoices, "|"), pKey->zChoices);
+      sqlite3_str_appendf(pOut, "\"%.*s\"", (int)strcspn(pKey->zChoices, "|"),
+                          pKey->zChoices);
     } else {
       sqlite3_str_appendall(pOut, "null");
     }
@@ -313,8 +312,7 @@ void mpConfigAppendJson(MpState *p, sqlite3_str *pOut) {
 ** stores and returns it; a NULL value restores the default. MP_FN_UNSAFE:
 ** it writes to the database.
 */
-static void mpConfigFunc(sqlite3_context *ctx, int argc,
-                         sqlite3_value **argv) {
+static void mpConfigFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MpState *p = sqlite3_user_data(ctx);
   const MpConfigKey *pKey;
   const char *zKey;

@@ -86,8 +86,9 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
     i64 v = -1;
     if (pVal->eType != MP_JSON_NUMBER || mpJsonInt(pVal, &v) || v < 0 ||
         v > MP_DELAY_MAX_MS) {
-      mpResultErrorf(ctx, "%s: delay_ms must be an integer from 0 to %lld, "
-                          "got %.*s",
+      mpResultErrorf(ctx,
+                     "%s: delay_ms must be an integer from 0 to %lld, "
+                     "got %.*s",
                      zFunc, MP_DELAY_MAX_MS, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
@@ -112,14 +113,16 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
     sqlite3_free(z);
     if (pVal->eType == MP_JSON_NULL) return SQLITE_OK;
     if (pOpt->zParseMode == 0) {
-      mpResultErrorf(ctx, "%s: parse_mode must be HTML, MarkdownV2 or "
-                          "Markdown, got %.*s",
+      mpResultErrorf(ctx,
+                     "%s: parse_mode must be HTML, MarkdownV2 or "
+                     "Markdown, got %.*s",
                      zFunc, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
   } else {
-    mpResultErrorf(ctx, "%s: unknown option %.*s (expected priority, "
-                        "delay_ms, dedup_key or parse_mode)",
+    mpResultErrorf(ctx,
+                   "%s: unknown option %.*s (expected priority, "
+                   "delay_ms, dedup_key or parse_mode)",
                    zFunc, pKey->n, pKey->z);
     return SQLITE_MISMATCH;
   }
@@ -157,8 +160,8 @@ static int mpEnqueueOptions(sqlite3_context *ctx, sqlite3_value *pArg,
 */
 static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
                              const char *zKey) {
-  sqlite3_stmt *pStmt = mpStmt(
-      p, MP_STMT_DEDUP_LOOKUP, "SELECT id FROM messages WHERE dedup_key = ?1");
+  sqlite3_stmt *pStmt = mpStmt(p, MP_STMT_DEDUP_LOOKUP,
+                               "SELECT id FROM messages WHERE dedup_key = ?1");
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
@@ -173,9 +176,9 @@ static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
 ** when bResult, sets the result of ctx to the new row's id. Returns an
 ** SQLite result code (the error is left on the connection).
 */
-static int mpEnqueueRow(sqlite3_context *ctx, MpState *p,
-                        const MpMessage *pMsg, const char *zText, int nText,
-                        const char *zDedup, int bResult, int *pbInserted) {
+static int mpEnqueueRow(sqlite3_context *ctx, MpState *p, const MpMessage *pMsg,
+                        const char *zText, int nText, const char *zDedup,
+                        int bResult, int *pbInserted) {
   u8 aSum[MP_CHECKSUM_BYTES];
   char zPrefix[20];
   sqlite3_stmt *pStmt;
@@ -289,8 +292,7 @@ static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
     sqlite3_bind_int64(pStmt, 8, iNow + pMsg->iDelayMs);
     sqlite3_bind_blob(pStmt, 9, aSum, MP_CHECKSUM_BYTES * pSplit->nPart,
                       SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 10, sqlite3_str_value(pParts), -1,
-                      SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 10, sqlite3_str_value(pParts), -1, SQLITE_STATIC);
     while (sqlite3_step(pStmt) == SQLITE_ROW) {
       if (iFirst < 0 || sqlite3_column_int64(pStmt, 0) < iFirst) {
         iFirst = sqlite3_column_int64(pStmt, 0);
@@ -370,8 +372,8 @@ static void mpEnqueueFunc(sqlite3_context *ctx, int argc,
     mpResultErrorf(ctx, "%s: chat_id must not be 0", zFunc);
     return;
   }
-  if (mpArgText(ctx, argv[1], zFunc, "text", MP_TEXT_MAX_BYTES, 0,
-                &msg.zText, &msg.nText)) {
+  if (mpArgText(ctx, argv[1], zFunc, "text", MP_TEXT_MAX_BYTES, 0, &msg.zText,
+                &msg.nText)) {
     return;
   }
   if (argc >= 3) {

@@ -99,9 +99,9 @@ static void mpRowRead(sqlite3_stmt *pStmt, MpRow *pRow) {
                    (const char *)sqlite3_column_text(pStmt, 6));
 }
 
-#define MP_ROW_COLUMNS                                                       \
-  "SELECT seq, chat_id, priority, retry_count, status, "                     \
-  "ifnull(lease_token, ''), id FROM messages "
+#define MP_ROW_COLUMNS                                  \
+ "SELECT seq, chat_id, priority, retry_count, status, " \
+ "ifnull(lease_token, ''), id FROM messages "
 
 /*
 ** Finds the message named by pId (an id or a lease token) for zFunc.

@@ -69,7 +69,7 @@ enum MpStmtSlot {
 */
 typedef struct MpState MpState;
 struct MpState {
-  sqlite3 *db;                        /* The connection */
+  sqlite3 *db;                         /* The connection */
   sqlite3_stmt *apStmt[MP_STMT_COUNT]; /* Cached statements, or NULL */
   int bAnchored;    /* True while the mp_stats table is connected */
   int bClockFixed;  /* True when mp_clock_set() fixed the clock */
@@ -84,14 +84,14 @@ struct MpState {
 */
 typedef struct MpRow MpRow;
 struct MpRow {
-  i64 iSeq;           /* messages.seq (the rowid) */
-  i64 iChat;          /* chat_id */
-  int iPriority;      /* priority, 0..3 */
-  int nRetry;         /* retry_count */
-  char zStatus[12];   /* status */
-  char zToken[24];    /* lease_token, or "" */
-  char zGiven[24];    /* the lease token the caller passed, or "" */
-  char zId[40];       /* id */
+  i64 iSeq;         /* messages.seq (the rowid) */
+  i64 iChat;        /* chat_id */
+  int iPriority;    /* priority, 0..3 */
+  int nRetry;       /* retry_count */
+  char zStatus[12]; /* status */
+  char zToken[24];  /* lease_token, or "" */
+  char zGiven[24];  /* the lease token the caller passed, or "" */
+  char zId[40];     /* id */
 };
 
 /* mp_util.c: errors, arguments, statements, transactions. */
@@ -137,9 +137,9 @@ struct MpJson {
 #define MP_JSON_OBJECT 6
 typedef struct MpJsonValue MpJsonValue;
 struct MpJsonValue {
-  int eType;       /* MP_JSON_* */
-  const char *z;   /* First byte of the value's text (strings: the quote) */
-  int n;           /* Bytes of the value's text */
+  int eType;     /* MP_JSON_* */
+  const char *z; /* First byte of the value's text (strings: the quote) */
+  int n;         /* Bytes of the value's text */
 };
 int mpJsonValid(const char *z, int n);
 int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue);
@@ -153,8 +153,7 @@ void mpJsonAppendString(sqlite3_str *pStr, const char *z, int n);
 /* mp_checksum.c: SHA-256 over a canonical encoding of a message. */
 #define MP_CHECKSUM_BYTES 32
 int mpChecksum(i64 iChat, const char *zText, int nText, const char *zEvent,
-               int nEvent, const char *zParseMode, int nParseMode,
-               u8 *aOut);
+               int nEvent, const char *zParseMode, int nParseMode, u8 *aOut);
 
 /* mp_id.c: UUID v7 ids that carry the row's seq. */
 void mpIdPrefix(MpState *p, i64 iMs, char *zOut);
@@ -181,11 +180,11 @@ int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
 /* mp_transition.c: applying the outcome of an attempt. */
 typedef struct MpFailure MpFailure;
 struct MpFailure {
-  const char *zError;  /* Stored in error_message */
-  int bRetryable;      /* 0: failed at once */
-  i64 iRetryAfterMs;   /* Delay before the retry; -1: exponential backoff */
-  int bCountsAsRetry;  /* 0 for 429: Telegram's pacing is not our failure */
-  int bInDoubt;        /* 1: the message may have been delivered */
+  const char *zError; /* Stored in error_message */
+  int bRetryable;     /* 0: failed at once */
+  i64 iRetryAfterMs;  /* Delay before the retry; -1: exponential backoff */
+  int bCountsAsRetry; /* 0 for 429: Telegram's pacing is not our failure */
+  int bInDoubt;       /* 1: the message may have been delivered */
 };
 int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
                       const MpRow *pRow, const char *zFrom, const char *zTo);
@@ -207,12 +206,12 @@ int mpRegisterTick(sqlite3 *db, MpState *p, char **pzErrMsg);
 /* mp_pace.c: Telegram's limits, applied when messages are claimed. */
 typedef struct MpPace MpPace;
 struct MpPace {
-  i64 iChatGapMs;   /* Least gap between two sends to one chat; 0: off */
-  i64 nGroupPerMin; /* Sends per minute to one group chat; 0: off */
+  i64 iChatGapMs;    /* Least gap between two sends to one chat; 0: off */
+  i64 nGroupPerMin;  /* Sends per minute to one group chat; 0: off */
   i64 nGlobalPerSec; /* Sends per second overall; 0: off */
-  i64 *aGlobal;     /* Recent global send times (ms), oldest first */
-  int nGlobal;      /* Entries in aGlobal */
-  int bGlobalDirty; /* aGlobal changed and must be saved */
+  i64 *aGlobal;      /* Recent global send times (ms), oldest first */
+  int nGlobal;       /* Entries in aGlobal */
+  int bGlobalDirty;  /* aGlobal changed and must be saved */
 };
 int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace);
 int mpPaceBudget(const MpPace *pPace, i64 iNow, i64 *piWaitUntil);

@@ -69,10 +69,10 @@ int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace) {
   int rc;
   memset(pPace, 0, sizeof(*pPace));
   rc = mpConfigInt(p, "pace_chat_ms", &pPace->iChatGapMs);
-  if (rc == SQLITE_OK) rc = mpConfigInt(p, "pace_group_per_minute",
-                                        &pPace->nGroupPerMin);
-  if (rc == SQLITE_OK) rc = mpConfigInt(p, "pace_global_per_second",
-                                        &pPace->nGlobalPerSec);
+  if (rc == SQLITE_OK)
+    rc = mpConfigInt(p, "pace_group_per_minute", &pPace->nGroupPerMin);
+  if (rc == SQLITE_OK)
+    rc = mpConfigInt(p, "pace_global_per_second", &pPace->nGlobalPerSec);
   if (rc != SQLITE_OK || pPace->nGlobalPerSec == 0) return rc;
   rc = sqlite3_prepare_v2(p->db,
                           "SELECT value FROM mp_meta "
@@ -80,10 +80,9 @@ int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace) {
                           -1, &pStmt, 0);
   if (rc != SQLITE_OK) return rc;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    rc = mpPaceWindowRead(sqlite3_column_blob(pStmt, 0),
-                          sqlite3_column_bytes(pStmt, 0),
-                          iNow - mpPaceWiden(1000), &pPace->aGlobal,
-                          &pPace->nGlobal);
+    rc = mpPaceWindowRead(
+        sqlite3_column_blob(pStmt, 0), sqlite3_column_bytes(pStmt, 0),
+        iNow - mpPaceWiden(1000), &pPace->aGlobal, &pPace->nGlobal);
   }
   sqlite3_finalize(pStmt);
   return rc;
@@ -113,9 +112,9 @@ int mpPaceBudget(const MpPace *pPace, i64 iNow, i64 *piWaitUntil) {
 */
 int mpPaceChatReadyAt(MpState *p, const MpPace *pPace, i64 iChat, i64 iNow,
                       i64 *piReadyAt) {
-  sqlite3_stmt *pStmt = mpStmt(
-      p, MP_STMT_PACE_GET,
-      "SELECT next_at, recent FROM mp_chat WHERE chat_id = ?1");
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_PACE_GET,
+             "SELECT next_at, recent FROM mp_chat WHERE chat_id = ?1");
   int rc = SQLITE_OK;
   *piReadyAt = 0;
   if (pStmt == 0) return sqlite3_errcode(p->db);
@@ -183,9 +182,9 @@ int mpPaceRecord(MpState *p, MpPace *pPace, i64 iChat, i64 iNow) {
     pPace->bGlobalDirty = 1;
   }
   if (iChat < 0 && pPace->nGroupPerMin > 0) {
-    sqlite3_stmt *pStmt = mpStmt(
-        p, MP_STMT_PACE_GET,
-        "SELECT next_at, recent FROM mp_chat WHERE chat_id = ?1");
+    sqlite3_stmt *pStmt =
+        mpStmt(p, MP_STMT_PACE_GET,
+               "SELECT next_at, recent FROM mp_chat WHERE chat_id = ?1");
     i64 *a = 0;
     int n = 0;
     if (pStmt == 0) return sqlite3_errcode(p->db);

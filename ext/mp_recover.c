@@ -41,13 +41,15 @@ int mpRecoverRun(MpState *p, const char *zWorker, i64 *pnDone) {
               "delivered', "
               "lease_until = NULL, lease_token = NULL, worker = NULL, "
               "revision = revision + 1, updated_at = ?1 / 1000 "
-              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until <= ?1 OR worker = ?2)"
+              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until "
+              "<= ?1 OR worker = ?2)"
             : "UPDATE messages SET status = 'failed', in_doubt = 1, "
               "error_message = 'lease expired while sent; not retried "
               "(recovery_policy at_most_once)', "
               "lease_until = NULL, lease_token = NULL, worker = NULL, "
               "revision = revision + 1, updated_at = ?1 / 1000 "
-              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until <= ?1 OR worker = ?2)",
+              "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until "
+              "<= ?1 OR worker = ?2)",
         -1, &pStmt, 0);
   }
   if (rc == SQLITE_OK) {
@@ -78,8 +80,8 @@ static void mpRecoverFunc(sqlite3_context *ctx, int argc,
   const char *zWorker = 0;
   i64 nDone = 0;
   int rc;
-  if (argc == 1 && mpArgText(ctx, argv[0], zFunc, "worker", MP_KEY_MAX_BYTES,
-                             1, &zWorker, 0)) {
+  if (argc == 1 && mpArgText(ctx, argv[0], zFunc, "worker", MP_KEY_MAX_BYTES, 1,
+                             &zWorker, 0)) {
     return;
   }
   rc = mpBegin(p);

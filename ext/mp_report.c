@@ -48,9 +48,9 @@
 #include <string.h>
 
 #define MP_BODY_MAX_BYTES  (1024 * 1024)
-#define MP_DETAIL_MAX      400    /* bytes of body or description stored */
-#define MP_RETRY_AFTER_MAX 86400  /* seconds; longer hints are capped */
-#define MP_RETRY_AFTER_DEF 5      /* seconds, for a 429 without a hint */
+#define MP_DETAIL_MAX      400   /* bytes of body or description stored */
+#define MP_RETRY_AFTER_MAX 86400 /* seconds; longer hints are capped */
+#define MP_RETRY_AFTER_DEF 5     /* seconds, for a 429 without a hint */
 
 /* What the policy decided. */
 enum MpAction {
@@ -66,13 +66,13 @@ enum MpAction {
 /* What the body said, as far as it could be read. */
 typedef struct MpAnswer MpAnswer;
 struct MpAnswer {
-  int bJson;         /* The body is a valid JSON document */
-  int bOk;           /* "ok": true */
-  int bMessageId;    /* result.message_id is an integer */
-  i64 iMessageId;    /* result.message_id */
-  i64 iRetryAfter;   /* parameters.retry_after, or -1 */
-  int bMigrate;      /* parameters.migrate_to_chat_id is an integer */
-  i64 iMigrateTo;    /* parameters.migrate_to_chat_id */
+  int bJson;          /* The body is a valid JSON document */
+  int bOk;            /* "ok": true */
+  int bMessageId;     /* result.message_id is an integer */
+  i64 iMessageId;     /* result.message_id */
+  i64 iRetryAfter;    /* parameters.retry_after, or -1 */
+  int bMigrate;       /* parameters.migrate_to_chat_id is an integer */
+  i64 iMigrateTo;     /* parameters.migrate_to_chat_id */
   char *zDescription; /* description (sqlite3_malloc), or NULL */
 };
 
@@ -99,8 +99,7 @@ static int mpAnswerParse(const char *z, int n, MpAnswer *pA) {
   }
   pA->bJson = 1;
   pA->bOk = mpJsonLookup(z, n, "$.ok", &v) && v.eType == MP_JSON_TRUE;
-  pA->bMessageId =
-      mpAnswerInt(z, n, "$.result.message_id", &pA->iMessageId);
+  pA->bMessageId = mpAnswerInt(z, n, "$.result.message_id", &pA->iMessageId);
   if (!mpAnswerInt(z, n, "$.parameters.retry_after", &pA->iRetryAfter)) {
     pA->iRetryAfter = -1;
   }
@@ -162,7 +161,8 @@ static char *mpReportDetail(const char *zTier, int iStatus, const char *zBody,
   }
   if (nText > MP_DETAIL_MAX) {
     nText = MP_DETAIL_MAX;
-    while (nText > 0 && ((unsigned char)zText[nText] & 0xC0) == 0x80) nText--;
+    while (nText > 0 && ((unsigned char)zText[nText] & 0xC0) == 0x80)
+      nText--;
   }
   if (zWhat) return sqlite3_mprintf("%s %s: %.*s", zTier, zWhat, nText, zText);
   return sqlite3_mprintf("%s %d: %.*s", zTier, iStatus, nText, zText);
@@ -319,8 +319,9 @@ static const char *mpReportTier(sqlite3_context *ctx, int argc,
   for (int i = 0; i < 3; i++) {
     if (strcmp(z, azTier[i]) == 0) return azTier[i];
   }
-  mpResultErrorf(ctx, "mp_report: tier must be telegram, webhook or file, "
-                      "got '%s'",
+  mpResultErrorf(ctx,
+                 "mp_report: tier must be telegram, webhook or file, "
+                 "got '%s'",
                  z);
   return 0;
 }
@@ -330,8 +331,7 @@ static const char *mpReportTier(sqlite3_context *ctx, int argc,
 ** applies the delivery policy to one attempt of a sent message and
 ** returns the outcome (see the top of this file). MP_FN_UNSAFE: it writes.
 */
-static void mpReportFunc(sqlite3_context *ctx, int argc,
-                         sqlite3_value **argv) {
+static void mpReportFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char zFunc[] = "mp_report";
   MpState *p = sqlite3_user_data(ctx);
   const char *zTier, *zBody = 0, *zOutcome = 0;
@@ -359,8 +359,9 @@ static void mpReportFunc(sqlite3_context *ctx, int argc,
       return;
   }
   if (nBody > MP_BODY_MAX_BYTES) {
-    mpResultErrorf(ctx, "%s: response_body is too long (%d bytes, the limit "
-                        "is %d)",
+    mpResultErrorf(ctx,
+                   "%s: response_body is too long (%d bytes, the limit "
+                   "is %d)",
                    zFunc, nBody, MP_BODY_MAX_BYTES);
     sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
     return;

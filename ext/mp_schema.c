@@ -20,7 +20,7 @@
 #include "mp_version.h"
 
 #define MP_SCHEMA_VERSION \
-  ((int)(sizeof(mpMigrations) / sizeof(mpMigrations[0])))
+ ((int)(sizeof(mpMigrations) / sizeof(mpMigrations[0])))
 
 /*
 ** Runs a query that returns one integer; *piOut is left alone when it
@@ -30,7 +30,8 @@ static int mpQueryInt(sqlite3 *db, const char *zSql, i64 *piOut) {
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
   if (rc != SQLITE_OK) return rc;
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *piOut = sqlite3_column_int64(pStmt, 0);
+  if (sqlite3_step(pStmt) == SQLITE_ROW)
+    *piOut = sqlite3_column_int64(pStmt, 0);
   return sqlite3_finalize(pStmt);
 }
 
@@ -55,10 +56,11 @@ static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
                       "UPDATE mp_meta SET value = value WHERE 0",
                       0, 0, 0);
   }
-  if (rc == SQLITE_OK) rc = mpQueryInt(db,
-                  "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
-                  "AND name = 'messages'",
-                  &bMessages);
+  if (rc == SQLITE_OK)
+    rc = mpQueryInt(db,
+                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                    "AND name = 'messages'",
+                    &bMessages);
   if (rc == SQLITE_OK) {
     rc = mpQueryInt(db,
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
@@ -67,9 +69,8 @@ static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
   }
   *piFrom = 0;
   if (rc == SQLITE_OK && bMeta) {
-    rc = mpQueryInt(db,
-                    "SELECT value FROM mp_meta WHERE key = 'schema_version'",
-                    piFrom);
+    rc = mpQueryInt(
+        db, "SELECT value FROM mp_meta WHERE key = 'schema_version'", piFrom);
   }
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, "mp_init", db, rc);
@@ -161,8 +162,8 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (rc != SQLITE_OK) {
     sqlite3_exec(p->db,
-                 bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn; RELEASE mp_txn", 0,
-                 0, 0);
+                 bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn; RELEASE mp_txn", 0, 0,
+                 0);
     return;
   }
   pOut = sqlite3_str_new(p->db);

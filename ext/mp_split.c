@@ -1167,7 +1167,7 @@ static int mpSplitMode(const char *zMode) {
 ** on OOM; the caller frees it.
 */
 int mpSplitRun(const char *z, int n, const char *zParseMode, int nLimit,
-                      MpSplit *pOut, char **pzErr) {
+               MpSplit *pOut, char **pzErr) {
   MpSplitter s;
   i64 nUnits = 0;
   int rc;

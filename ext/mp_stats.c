@@ -71,12 +71,28 @@ struct MpStatsBase {
 };
 
 static const char *const azCounter[] = {
-  "seq_hwm", "seq_reused", "deleted",   "confirmed", "failed",
-  "updated", "retries",    "recovered", "requeued",  "cleaned",
-  "attempts.telegram", "successes.telegram", "duration_ms.telegram",
-  "attempts.webhook",  "successes.webhook",  "duration_ms.webhook",
-  "attempts.file",     "successes.file",     "duration_ms.file",
-  "timed.telegram",    "timed.webhook",      "timed.file",
+  "seq_hwm",
+  "seq_reused",
+  "deleted",
+  "confirmed",
+  "failed",
+  "updated",
+  "retries",
+  "recovered",
+  "requeued",
+  "cleaned",
+  "attempts.telegram",
+  "successes.telegram",
+  "duration_ms.telegram",
+  "attempts.webhook",
+  "successes.webhook",
+  "duration_ms.webhook",
+  "attempts.file",
+  "successes.file",
+  "duration_ms.file",
+  "timed.telegram",
+  "timed.webhook",
+  "timed.file",
 };
 #define MP_COUNTERS ((int)(sizeof(azCounter) / sizeof(azCounter[0])))
 
@@ -103,11 +119,11 @@ static i64 mpTotal(const MpStatsBase *b) {
 */
 typedef int (*MpStatFn)(const MpStatsBase *, i64 *);
 
-#define MP_STAT_COUNTER(NAME, COUNTER)                                      \
-  static int mpStat_##NAME(const MpStatsBase *b, i64 *pV) {                 \
-    *pV = mpCounter(b, COUNTER);                                            \
-    return 1;                                                               \
-  }
+#define MP_STAT_COUNTER(NAME, COUNTER)                     \
+ static int mpStat_##NAME(const MpStatsBase *b, i64 *pV) { \
+  *pV = mpCounter(b, COUNTER);                             \
+  return 1;                                                \
+ }
 MP_STAT_COUNTER(confirmed, "confirmed")
 MP_STAT_COUNTER(failed, "failed")
 MP_STAT_COUNTER(deleted, "deleted")
@@ -261,7 +277,8 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
   if (rc == SQLITE_OK) {
     rc = mpStatsQuery(p, "SELECT max(seq) FROM messages", 0, &b->nSeqTop);
   }
-  if (b->nSeqTop < mpCounter(b, "seq_hwm")) b->nSeqTop = mpCounter(b, "seq_hwm");
+  if (b->nSeqTop < mpCounter(b, "seq_hwm"))
+    b->nSeqTop = mpCounter(b, "seq_hwm");
   if (rc == SQLITE_OK) {
     rc = mpStatsQuery(p, "SELECT count(*) FROM messages WHERE status = 'sent'",
                       0, &b->nSent);
@@ -285,14 +302,12 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
                       0, &b->nDbBytes);
   }
   if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p,
-                      "SELECT value FROM mp_meta WHERE key = 'last_cleanup'",
+    rc = mpStatsQuery(p, "SELECT value FROM mp_meta WHERE key = 'last_cleanup'",
                       0, &b->iLastCleanup);
   }
   if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p,
-                      "SELECT value FROM mp_meta WHERE key = 'last_backup'", 0,
-                      &b->iLastBackup);
+    rc = mpStatsQuery(p, "SELECT value FROM mp_meta WHERE key = 'last_backup'",
+                      0, &b->iLastBackup);
   }
   if (rc == SQLITE_OK) {
     rc = mpStatsQuery(p,
@@ -391,11 +406,10 @@ static int mpStatsFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
   if (rc != SQLITE_OK) {
     const char *zMsg = sqlite3_errmsg(pTab->p->db);
     sqlite3_free(pTab->base.zErrMsg);
-    pTab->base.zErrMsg =
-        sqlite3_mprintf("mp_stats: %s%s", zMsg,
-                        strncmp(zMsg, "no such table", 13) == 0
-                            ? " (run SELECT mp_init() first)"
-                            : "");
+    pTab->base.zErrMsg = sqlite3_mprintf("mp_stats: %s%s", zMsg,
+                                         strncmp(zMsg, "no such table", 13) == 0
+                                             ? " (run SELECT mp_init() first)"
+                                             : "");
   }
   return rc;
 }
@@ -456,11 +470,11 @@ static void mpStateFree(void *pArg) {
 ** destructor runs at once). Returns an SQLite result code.
 */
 int mpRegisterStats(sqlite3 *db, MpState *p, char **pzErrMsg) {
-  int rc = sqlite3_create_module_v2(db, "mp_stats", &mpStatsModule, p,
-                                    mpStateFree);
+  int rc =
+      sqlite3_create_module_v2(db, "mp_stats", &mpStatsModule, p, mpStateFree);
   if (rc != SQLITE_OK) {
-    *pzErrMsg = sqlite3_mprintf("mp: cannot register mp_stats: %s",
-                                sqlite3_errmsg(db));
+    *pzErrMsg =
+        sqlite3_mprintf("mp: cannot register mp_stats: %s", sqlite3_errmsg(db));
   }
   return rc;
 }

@@ -37,13 +37,12 @@
 ** returns SQLITE_CONSTRAINT.
 */
 int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
-                             const MpRow *pRow, const char *zFrom,
-                             const char *zTo) {
+                      const MpRow *pRow, const char *zFrom, const char *zTo) {
   int nStatus = (int)strlen(pRow->zStatus);
   const char *zAt = strstr(zFrom, pRow->zStatus);
   if (zAt == 0 || (zAt[nStatus] != 0 && zAt[nStatus] != '|')) {
-    mpResultErrorf(ctx, "%s: illegal transition %s -> %s", zFunc,
-                   pRow->zStatus, zTo);
+    mpResultErrorf(ctx, "%s: illegal transition %s -> %s", zFunc, pRow->zStatus,
+                   zTo);
     return SQLITE_CONSTRAINT;
   }
   if (pRow->zGiven[0] && (strcmp(pRow->zStatus, "sent") != 0 ||
@@ -107,8 +106,8 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
   if (mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
     return;
   }
-  if (argc == 3 && mpArgText(ctx, argv[2], zFunc, "tier", MP_KEY_MAX_BYTES, 0,
-                             &zTier, 0)) {
+  if (argc == 3 &&
+      mpArgText(ctx, argv[2], zFunc, "tier", MP_KEY_MAX_BYTES, 0, &zTier, 0)) {
     return;
   }
   rc = mpBegin(p);
@@ -133,7 +132,8 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
 static i64 mpBackoffMs(MpState *p, int nRetry, i64 iBaseS, i64 iCapS) {
   i64 iMs = iBaseS * 1000;
   i64 iCapMs = iCapS * 1000;
-  for (int i = 0; i < nRetry && iMs < iCapMs; i++) iMs *= 2;
+  for (int i = 0; i < nRetry && iMs < iCapMs; i++)
+    iMs *= 2;
   if (iMs > iCapMs) iMs = iCapMs;
   return iMs / 2 + (i64)(mpRandom(p) % (u64)(iMs / 2 + 1));
 }
@@ -171,12 +171,12 @@ int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
     return sqlite3_errcode(p->db);
   }
   sqlite3_bind_int64(pStmt, 1, pRow->iSeq);
-  sqlite3_bind_text(pStmt, 2, bRetry ? "pending" : "failed", -1,
-                    SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, bRetry ? "pending" : "failed", -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 3, nRetry);
   sqlite3_bind_int64(pStmt, 4,
-                     !bRetry                   ? iNow
-                     : pF->iRetryAfterMs >= 0 ? iNow + pF->iRetryAfterMs
+                     !bRetry ? iNow
+                     : pF->iRetryAfterMs >= 0
+                         ? iNow + pF->iRetryAfterMs
                          : iNow + mpBackoffMs(p, pRow->nRetry, iBase, iCap));
   sqlite3_bind_text(pStmt, 5, zStored ? zStored : pF->zError, -1,
                     SQLITE_STATIC);
@@ -208,8 +208,8 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
   i64 bRetryable = 1, iRetryAfter = -1;
   MpRow row;
   int rc;
-  if (mpArgText(ctx, argv[1], zFunc, "error", MP_ERROR_MAX_BYTES, 0,
-                &f.zError, 0)) {
+  if (mpArgText(ctx, argv[1], zFunc, "error", MP_ERROR_MAX_BYTES, 0, &f.zError,
+                0)) {
     return;
   }
   if (argc >= 3 && mpArgInt(ctx, argv[2], zFunc, "retryable", &bRetryable)) {

@@ -66,11 +66,11 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
   zMsg = p && p->db == db ? mpErrMsg(p) : sqlite3_errmsg(db);
   if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
     /* SQLite refuses a savepoint while an INSERT/UPDATE/DELETE runs. */
-    mpResultErrorf(ctx,
-                   "%s: cannot run inside an INSERT, UPDATE or DELETE "
-                   "statement%s; call it from a SELECT",
-                   zFunc,
-                   sqlite3_get_autocommit(db) ? "" : " within BEGIN ... COMMIT");
+    mpResultErrorf(
+        ctx,
+        "%s: cannot run inside an INSERT, UPDATE or DELETE "
+        "statement%s; call it from a SELECT",
+        zFunc, sqlite3_get_autocommit(db) ? "" : " within BEGIN ... COMMIT");
     return;
   }
   if (strncmp(zMsg, "no such table: ", 15) == 0) {
@@ -122,8 +122,8 @@ int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
   if (mpValueInt(pVal, piOut) == SQLITE_OK) return SQLITE_OK;
   switch (sqlite3_value_type(pVal)) {
     case SQLITE_FLOAT:
-      mpResultErrorf(ctx, "%s: %s must be an integer, got %!.15g", zFunc,
-                     zArg, sqlite3_value_double(pVal));
+      mpResultErrorf(ctx, "%s: %s must be an integer, got %!.15g", zFunc, zArg,
+                     sqlite3_value_double(pVal));
       return SQLITE_MISMATCH;
     case SQLITE_NULL:
       mpResultErrorf(ctx, "%s: %s must be an integer, got NULL", zFunc, zArg);
@@ -210,8 +210,8 @@ int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
     return SQLITE_MISMATCH;
   }
   if (n > nMax) {
-    mpResultErrorf(ctx, "%s: %s is too long (%d bytes, the limit is %d)",
-                   zFunc, zArg, n, nMax);
+    mpResultErrorf(ctx, "%s: %s is too long (%d bytes, the limit is %d)", zFunc,
+                   zArg, n, nMax);
     sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
     return SQLITE_TOOBIG;
   }
@@ -420,12 +420,12 @@ int mpRequireSchema(sqlite3_context *ctx, MpState *p, const char *zFunc) {
 int mpRegisterFunctions(sqlite3 *db, MpState *p, const MpFunction *aFunc,
                         int nFunc, char **pzErrMsg) {
   for (int i = 0; i < nFunc; i++) {
-    int rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
-                                        aFunc[i].eFlags, p, aFunc[i].xFunc, 0,
-                                        0, 0);
+    int rc =
+        sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                   aFunc[i].eFlags, p, aFunc[i].xFunc, 0, 0, 0);
     if (rc != SQLITE_OK) {
-      *pzErrMsg = sqlite3_mprintf("mp: cannot register %s: %s",
-                                  aFunc[i].zName, sqlite3_errmsg(db));
+      *pzErrMsg = sqlite3_mprintf("mp: cannot register %s: %s", aFunc[i].zName,
+                                  sqlite3_errmsg(db));
       return rc;
     }
   }

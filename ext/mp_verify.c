@@ -44,8 +44,7 @@ static int mpVerifyRow(sqlite3_stmt *pStmt) {
 ** mp_verify([id]): counts messages whose checksum does not match.
 ** MP_FN_VOLATILE: it only reads, but its answer depends on the table.
 */
-static void mpVerifyFunc(sqlite3_context *ctx, int argc,
-                         sqlite3_value **argv) {
+static void mpVerifyFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char zFunc[] = "mp_verify";
   MpState *p = sqlite3_user_data(ctx);
   sqlite3_stmt *pStmt = 0;
@@ -54,13 +53,12 @@ static void mpVerifyFunc(sqlite3_context *ctx, int argc,
   MpRow row;
   if (argc == 1 && mpFindRow(ctx, p, zFunc, argv[0], &row)) return;
   rc = sqlite3_prepare_v2(p->db,
-                          argc == 1
-                              ? "SELECT seq, chat_id, message_text, "
-                                "event_data, parse_mode, checksum "
-                                "FROM messages WHERE seq = ?1"
-                              : "SELECT seq, chat_id, message_text, "
-                                "event_data, parse_mode, checksum "
-                                "FROM messages",
+                          argc == 1 ? "SELECT seq, chat_id, message_text, "
+                                      "event_data, parse_mode, checksum "
+                                      "FROM messages WHERE seq = ?1"
+                                    : "SELECT seq, chat_id, message_text, "
+                                      "event_data, parse_mode, checksum "
+                                      "FROM messages",
                           -1, &pStmt, 0);
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);

@@ -827,8 +827,7 @@ static void mpRunRelease(MpRun *r) {
     mpRunMsgFree(r->apQueue[i]);
   }
   if (r->nQueue > r->iHead) {
-    mpRunLog(MP_LOG_INFO, "handed back %d claimed but unsent messages",
-             nDone);
+    mpRunLog(MP_LOG_INFO, "handed back %d claimed but unsent messages", nDone);
   }
   r->iHead = r->nQueue = 0;
 }
