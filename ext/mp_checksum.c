@@ -49,19 +49,31 @@ static int mpDigestField(EVP_MD_CTX *pCtx, const char *z, int n) {
 ** zEvent and zParseMode may be NULL. Returns SQLITE_OK, or SQLITE_NOMEM if
 ** OpenSSL could not set up a digest.
 */
-int mpChecksum(i64 iChat, const char *zText, int nText, const char *zEvent,
-               int nEvent, const char *zParseMode, int nParseMode, u8 *aOut) {
+int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
+               const char *zEvent, int nEvent, const char *zParseMode,
+               int nParseMode, u8 *aOut) {
   static const char zTag[] = "mp-checksum-v1";
-  EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
+  EVP_MD_CTX *pCtx = p->pDigest;
   unsigned int nOut = 0;
   int ok;
-  if (pCtx == 0) return SQLITE_NOMEM;
+  if (pCtx == 0) {
+    /* Kept in p: creating a context per message cost as much as hashing. */
+    p->pDigest = pCtx = EVP_MD_CTX_new();
+    if (pCtx == 0) return SQLITE_NOMEM;
+  }
   ok = EVP_DigestInit_ex(pCtx, EVP_sha256(), 0) &&
        EVP_DigestUpdate(pCtx, zTag, sizeof(zTag)) &&
        mpDigestU64(pCtx, (u64)iChat) && mpDigestField(pCtx, zText, nText) &&
        mpDigestField(pCtx, zEvent, nEvent) &&
        mpDigestField(pCtx, zParseMode, nParseMode) &&
        EVP_DigestFinal_ex(pCtx, aOut, &nOut) && nOut == MP_CHECKSUM_BYTES;
-  EVP_MD_CTX_free(pCtx);
   return ok ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/*
+** Frees the digest context kept in p, if any.
+*/
+void mpChecksumFree(MpState *p) {
+  EVP_MD_CTX_free(p->pDigest);
+  p->pDigest = 0;
 }

@@ -58,12 +58,12 @@ static const char *mpParseModeByName(const char *z) {
 }
 
 /*
-** Reads one option member into pOpt. Returns SQLITE_OK, or sets an error
-** on ctx naming the option and returns SQLITE_MISMATCH.
+** Reads one option member (priority, delay_ms, dedup_key, parse_mode) into
+** pOpt. Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_MISMATCH with *pzErr
+** naming zFunc and the option (the caller frees it).
 */
-static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
-                           const MpJsonValue *pVal, MpMessage *pOpt) {
-  static const char zFunc[] = "mp_enqueue";
+int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
+                    const MpJsonValue *pVal, MpMessage *pOpt, char **pzErr) {
   if (mpJsonKeyIs(pKey, "priority")) {
     i64 v = -1;
     if (pVal->eType == MP_JSON_STRING) {
@@ -75,8 +75,7 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
       v = -1;
     }
     if (v < 0 || v > 3) {
-      mpResultErrorf(ctx,
-                     "%s: priority must be low, normal, high, critical or "
+      *pzErr = sqlite3_mprintf("%s: priority must be low, normal, high, critical or "
                      "0-3, got %.*s",
                      zFunc, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
@@ -86,8 +85,7 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
     i64 v = -1;
     if (pVal->eType != MP_JSON_NUMBER || mpJsonInt(pVal, &v) || v < 0 ||
         v > MP_DELAY_MAX_MS) {
-      mpResultErrorf(ctx,
-                     "%s: delay_ms must be an integer from 0 to %lld, "
+      *pzErr = sqlite3_mprintf("%s: delay_ms must be an integer from 0 to %lld, "
                      "got %.*s",
                      zFunc, MP_DELAY_MAX_MS, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
@@ -96,14 +94,14 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
   } else if (mpJsonKeyIs(pKey, "dedup_key")) {
     int n = 0;
     if (pVal->eType != MP_JSON_STRING) {
-      mpResultErrorf(ctx, "%s: dedup_key must be a string", zFunc);
+      *pzErr = sqlite3_mprintf("%s: dedup_key must be a string", zFunc);
       return SQLITE_MISMATCH;
     }
     sqlite3_free(pOpt->zDedup);
     pOpt->zDedup = mpJsonString(pVal, &n);
     if (pOpt->zDedup == 0) return SQLITE_NOMEM;
     if (n == 0 || n > MP_KEY_MAX_BYTES || (int)strlen(pOpt->zDedup) != n) {
-      mpResultErrorf(ctx, "%s: dedup_key must be 1 to %d bytes without NUL",
+      *pzErr = sqlite3_mprintf("%s: dedup_key must be 1 to %d bytes without NUL",
                      zFunc, MP_KEY_MAX_BYTES);
       return SQLITE_MISMATCH;
     }
@@ -113,15 +111,13 @@ static int mpEnqueueOption(sqlite3_context *ctx, const MpJsonValue *pKey,
     sqlite3_free(z);
     if (pVal->eType == MP_JSON_NULL) return SQLITE_OK;
     if (pOpt->zParseMode == 0) {
-      mpResultErrorf(ctx,
-                     "%s: parse_mode must be HTML, MarkdownV2 or "
+      *pzErr = sqlite3_mprintf("%s: parse_mode must be HTML, MarkdownV2 or "
                      "Markdown, got %.*s",
                      zFunc, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
   } else {
-    mpResultErrorf(ctx,
-                   "%s: unknown option %.*s (expected priority, "
+    *pzErr = sqlite3_mprintf("%s: unknown option %.*s (expected priority, "
                    "delay_ms, dedup_key or parse_mode)",
                    zFunc, pKey->n, pKey->z);
     return SQLITE_MISMATCH;
@@ -148,44 +144,46 @@ static int mpEnqueueOptions(sqlite3_context *ctx, sqlite3_value *pArg,
     return SQLITE_MISMATCH;
   }
   while ((rc = mpJsonNextMember(&json, &key, &val)) == 1) {
-    rc = mpEnqueueOption(ctx, &key, &val, pOpt);
-    if (rc == SQLITE_NOMEM) sqlite3_result_error_nomem(ctx);
-    if (rc != SQLITE_OK) return rc;
+    char *zErr = 0;
+    rc = mpEnqueueOption("mp_enqueue", &key, &val, pOpt, &zErr);
+    if (rc != SQLITE_OK) {
+      mpResultMsg(ctx, rc, zErr);
+      return rc;
+    }
   }
   return SQLITE_OK;
 }
 
 /*
-** Returns the id of the row holding dedup key zKey as the result of ctx.
+** Copies the id of the row holding dedup key zKey into zIdOut.
 */
-static int mpEnqueueDedupHit(sqlite3_context *ctx, MpState *p,
-                             const char *zKey) {
+static int mpEnqueueDedupHit(MpState *p, const char *zKey, char *zIdOut) {
   sqlite3_stmt *pStmt = mpStmt(p, MP_STMT_DEDUP_LOOKUP,
                                "SELECT id FROM messages WHERE dedup_key = ?1");
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+    sqlite3_snprintf(MP_ID_BUFFER, zIdOut, "%s", sqlite3_column_text(pStmt, 0));
   }
   return mpStmtFinish(pStmt);
 }
 
 /*
-** Inserts one row for pMsg with text zText[0..nText) and dedup key zDedup
-** (or NULL). Sets *pbInserted to 0 when the dedup key was taken already;
-** when bResult, sets the result of ctx to the new row's id. Returns an
-** SQLite result code (the error is left on the connection).
+** Inserts one row for pMsg and copies its id into zIdOut. Sets
+** *pbInserted to 0 when the dedup key was taken already. Returns an SQLite
+** result code (the error is left on the connection).
 */
-static int mpEnqueueRow(sqlite3_context *ctx, MpState *p, const MpMessage *pMsg,
-                        const char *zText, int nText, const char *zDedup,
-                        int bResult, int *pbInserted) {
+static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
+                        int *pbInserted) {
+  const char *zText = pMsg->zText;
+  int nText = pMsg->nText;
   u8 aSum[MP_CHECKSUM_BYTES];
   char zPrefix[20];
   sqlite3_stmt *pStmt;
   i64 iNow;
   int rc;
   *pbInserted = 0;
-  rc = mpChecksum(pMsg->iChat, zText, nText, pMsg->zEvent, pMsg->nEvent,
+  rc = mpChecksum(p, pMsg->iChat, zText, nText, pMsg->zEvent, pMsg->nEvent,
                   pMsg->zParseMode,
                   pMsg->zParseMode ? (int)strlen(pMsg->zParseMode) : 0, aSum);
   if (rc != SQLITE_OK) return rc;
@@ -202,8 +200,7 @@ static int mpEnqueueRow(sqlite3_context *ctx, MpState *p, const MpMessage *pMsg,
       "FROM (SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
       "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1 AS seq) AS s "
       "WHERE 1 "
-      "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING "
-      "RETURNING id");
+      "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING");
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 2, pMsg->iChat);
@@ -216,13 +213,15 @@ static int mpEnqueueRow(sqlite3_context *ctx, MpState *p, const MpMessage *pMsg,
   if (pMsg->zParseMode) {
     sqlite3_bind_text(pStmt, 7, pMsg->zParseMode, -1, SQLITE_STATIC);
   }
-  if (zDedup) sqlite3_bind_text(pStmt, 8, zDedup, -1, SQLITE_STATIC);
+  if (pMsg->zDedup) {
+    sqlite3_bind_text(pStmt, 8, pMsg->zDedup, -1, SQLITE_STATIC);
+  }
   sqlite3_bind_int64(pStmt, 9, iNow + pMsg->iDelayMs);
   sqlite3_bind_blob(pStmt, 10, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    if (bResult) sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+  /* No RETURNING: on SQLite 3.40 it opens the temp database on every run. */
+  if (sqlite3_step(pStmt) == SQLITE_DONE && sqlite3_changes(p->db) == 1) {
+    mpIdFormat(zPrefix, sqlite3_last_insert_rowid(p->db), zIdOut);
     *pbInserted = 1;
-    sqlite3_step(pStmt);
   }
   return mpStmtFinish(pStmt);
 }
@@ -230,12 +229,12 @@ static int mpEnqueueRow(sqlite3_context *ctx, MpState *p, const MpMessage *pMsg,
 /*
 ** Stores the parts of a text too long for one Telegram message as
 ** consecutive messages of the same chat and sets the result of ctx to the
-** first part's id. One INSERT stores them all (so this works inside any
-** statement) or, when the dedup key is taken, none. Sets *pbInserted to 0
-** in that case. Returns an SQLite result code.
+** first part's id in zIdOut. One INSERT stores them all (so this works
+** inside any statement) or, when the dedup key is taken, none. Sets
+** *pbInserted to 0 in that case. Returns an SQLite result code.
 */
-static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
-                          const MpMessage *pMsg, const MpSplit *pSplit,
+static int mpEnqueueParts(MpState *p, const MpMessage *pMsg,
+                          const MpSplit *pSplit, char *zIdOut,
                           int *pbInserted) {
   sqlite3_str *pParts = sqlite3_str_new(p->db);
   u8 *aSum = sqlite3_malloc64((u64)MP_CHECKSUM_BYTES * (u64)pSplit->nPart);
@@ -249,7 +248,7 @@ static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
   for (int i = 0; rc == SQLITE_OK && i < pSplit->nPart; i++) {
     if (i) sqlite3_str_appendchar(pParts, 1, ',');
     mpJsonAppendString(pParts, pSplit->azPart[i], pSplit->anPart[i]);
-    rc = mpChecksum(pMsg->iChat, pSplit->azPart[i], pSplit->anPart[i],
+    rc = mpChecksum(p, pMsg->iChat, pSplit->azPart[i], pSplit->anPart[i],
                     pMsg->zEvent, pMsg->nEvent, pMsg->zParseMode, nMode,
                     aSum + MP_CHECKSUM_BYTES * i);
   }
@@ -296,7 +295,8 @@ static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
     while (sqlite3_step(pStmt) == SQLITE_ROW) {
       if (iFirst < 0 || sqlite3_column_int64(pStmt, 0) < iFirst) {
         iFirst = sqlite3_column_int64(pStmt, 0);
-        sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 1));
+        sqlite3_snprintf(MP_ID_BUFFER, zIdOut, "%s",
+                         sqlite3_column_text(pStmt, 1));
       }
       *pbInserted = 1;
     }
@@ -308,51 +308,63 @@ static int mpEnqueueParts(sqlite3_context *ctx, MpState *p,
 }
 
 /*
-** Stores pMsg as pending and sets the result of ctx to its id (or to the
-** id already holding its dedup_key). A text longer than Telegram's limit
-** is stored as several messages (see mp_split.c), and the first one's id
-** is the result. On failure sets an error naming zFunc. Returns an SQLite
-** result code.
+** Stores pMsg as pending and copies its id (or the id already holding its
+** dedup_key) into zIdOut (MP_ID_BUFFER bytes). A text longer than
+** Telegram's limit is stored as several messages (see mp_split.c), and
+** the first one's id is the result. Returns SQLITE_OK, or an error code
+** with *pzErr naming zFunc (NULL on OOM; the caller frees it).
 */
-int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
-                     const MpMessage *pMsg) {
+int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
+                   char *zIdOut, char **pzErr) {
   MpSplit split;
   char *zWhy = 0;
-  int rc, bInserted = 0;
+  int rc = SQLITE_OK, bInserted = 0;
   memset(&split, 0, sizeof(split));
+  *pzErr = 0;
+  zIdOut[0] = 0;
   if (pMsg->nText > MP_TELEGRAM_LIMIT) {
     /* More bytes than the limit in characters: it may need cutting. */
     rc = mpSplitRun(pMsg->zText, pMsg->nText, pMsg->zParseMode,
                     MP_TELEGRAM_LIMIT, &split, &zWhy);
-    if (rc != SQLITE_OK) {
-      if (rc == SQLITE_ERROR && zWhy) {
-        mpResultErrorf(ctx, "%s: %s", zFunc, zWhy);
-      } else if (rc == SQLITE_TOOBIG) {
-        mpResultErrorf(ctx, "%s: text is too long to split", zFunc);
-        sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
-      } else {
-        sqlite3_result_error_nomem(ctx);
-      }
-      sqlite3_free(zWhy);
-      return rc;
+    if (rc == SQLITE_ERROR && zWhy) {
+      *pzErr = sqlite3_mprintf("%s: %s", zFunc, zWhy);
+    } else if (rc == SQLITE_TOOBIG) {
+      *pzErr = sqlite3_mprintf("%s: text is too long to split", zFunc);
     }
+    sqlite3_free(zWhy);
+    if (rc != SQLITE_OK) return rc;
   }
   if (split.nPart > 1) {
-    rc = mpEnqueueParts(ctx, p, pMsg, &split, &bInserted);
+    rc = mpEnqueueParts(p, pMsg, &split, zIdOut, &bInserted);
   } else {
-    rc = mpEnqueueRow(ctx, p, pMsg, pMsg->zText, pMsg->nText, pMsg->zDedup, 1,
-                      &bInserted);
+    rc = mpEnqueueRow(p, pMsg, zIdOut, &bInserted);
   }
   mpSplitFree(&split);
   if (rc == SQLITE_OK && !bInserted) {
-    rc = pMsg->zDedup ? mpEnqueueDedupHit(ctx, p, pMsg->zDedup) : SQLITE_ERROR;
+    rc = pMsg->zDedup ? mpEnqueueDedupHit(p, pMsg->zDedup, zIdOut)
+                      : SQLITE_ERROR;
   }
-  if (rc == SQLITE_NOMEM) {
-    sqlite3_result_error_nomem(ctx);
-  } else if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
+  if (rc != SQLITE_OK && rc != SQLITE_NOMEM) {
+    *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
   }
   return rc;
+}
+
+/*
+** mpEnqueueStore() that sets the result of ctx: the id, or the error.
+** Returns an SQLite result code.
+*/
+int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     const MpMessage *pMsg) {
+  char zId[MP_ID_BUFFER];
+  char *zErr = 0;
+  int rc = mpEnqueueStore(p, zFunc, pMsg, zId, &zErr);
+  if (rc != SQLITE_OK) {
+    mpResultMsg(ctx, rc, zErr);
+    return rc;
+  }
+  sqlite3_result_text(ctx, zId, -1, SQLITE_TRANSIENT);
+  return SQLITE_OK;
 }
 
 /*

@@ -35,6 +35,18 @@ void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
 }
 
 /*
+** Writes the id of row iSeq, given the 18-character prefix from
+** mpIdPrefix(), into zOut (MP_ID_BUFFER bytes). The same text as the
+** INSERT of mp_enqueue.c builds in SQL with printf('-%04x-%012x', ...);
+** every enqueue test compares the two.
+*/
+void mpIdFormat(const char *zPrefix, i64 iSeq, char *zOut) {
+  sqlite3_snprintf(MP_ID_BUFFER, zOut, "%.18s-%04x-%012llx", zPrefix,
+                   (unsigned)(0x8000 | ((iSeq >> 48) & 0x3FFF)),
+                   (unsigned long long)(iSeq & 0xFFFFFFFFFFFFll));
+}
+
+/*
 ** Returns the value of n hex digits at z, or -1 if one is not a lower-case
 ** hex digit.
 */
@@ -104,24 +116,21 @@ static void mpRowRead(sqlite3_stmt *pStmt, MpRow *pRow) {
  "ifnull(lease_token, ''), id FROM messages "
 
 /*
-** Finds the message named by pId (an id or a lease token) for zFunc.
-** Returns SQLITE_OK with pRow filled (pRow->zGiven holds the token, if one
-** was passed), or sets an error on ctx ("zFunc: no message with id '...'")
-** and returns an error code.
+** Finds the message named by zId[0..nId) (an id or a lease token) for
+** zFunc. Returns SQLITE_OK with pRow filled (pRow->zGiven holds the token,
+** if one was passed), SQLITE_NOTFOUND with *pzErr = "zFunc: no message
+** with id '...'", or another error code with *pzErr naming the problem
+** (NULL on OOM). The caller frees *pzErr.
 */
-int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
-              sqlite3_value *pId, MpRow *pRow) {
-  const char *zId;
+int mpFindRowText(MpState *p, const char *zFunc, const char *zId, int nId,
+                  MpRow *pRow, char **pzErr) {
   const char *zToken = 0;
-  int nId;
   i64 iSeq;
   int rc;
   int bFound = 0;
   sqlite3_stmt *pStmt;
   memset(pRow, 0, sizeof(*pRow));
-  if (mpArgText(ctx, pId, zFunc, "id", 128, 0, &zId, &nId)) {
-    return SQLITE_MISMATCH;
-  }
+  *pzErr = 0;
   if (mpIdDecode(zId, nId, &iSeq, &zToken)) {
     pStmt = mpStmt(p, MP_STMT_ROW_BY_SEQ, MP_ROW_COLUMNS "WHERE seq = ?1");
     if (pStmt == 0) goto find_error;
@@ -145,14 +154,33 @@ int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
   rc = mpStmtFinish(pStmt);
   if (rc != SQLITE_OK) goto find_error;
   if (!bFound) {
-    mpResultErrorf(ctx, "%s: no message with id '%.*s'", zFunc,
-                   zToken ? 36 : nId, zId);
+    *pzErr = sqlite3_mprintf("%s: no message with id '%.*s'", zFunc,
+                             zToken ? 36 : nId, zId);
     return SQLITE_NOTFOUND;
   }
   if (zToken) memcpy(pRow->zGiven, zToken, 16);
   return SQLITE_OK;
 
 find_error:
-  mpResultDbError(ctx, zFunc, p->db, sqlite3_errcode(p->db));
-  return SQLITE_ERROR;
+  rc = sqlite3_errcode(p->db);
+  *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+  return rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/*
+** mpFindRowText() for an SQL argument: checks that pId is text, and sets
+** the error on ctx. Returns SQLITE_OK or an error code.
+*/
+int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
+              sqlite3_value *pId, MpRow *pRow) {
+  const char *zId;
+  char *zErr = 0;
+  int nId, rc;
+  memset(pRow, 0, sizeof(*pRow));
+  if (mpArgText(ctx, pId, zFunc, "id", 128, 0, &zId, &nId)) {
+    return SQLITE_MISMATCH;
+  }
+  rc = mpFindRowText(p, zFunc, zId, nId, pRow, &zErr);
+  if (rc != SQLITE_OK) mpResultMsg(ctx, rc, zErr);
+  return rc;
 }

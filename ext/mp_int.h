@@ -44,6 +44,9 @@ typedef unsigned char u8;
 enum MpStmtSlot {
   MP_STMT_CONFIG_GET,
   MP_STMT_LOCK,
+  MP_STMT_SAVEPOINT,
+  MP_STMT_RELEASE,
+  MP_STMT_ROLLBACK_TO,
   MP_STMT_ENQUEUE,
   MP_STMT_ENQUEUE_PARTS,
   MP_STMT_DEDUP_LOOKUP,
@@ -54,6 +57,7 @@ enum MpStmtSlot {
   MP_STMT_CLAIM_SCAN,
   MP_STMT_CLAIM_ROW,
   MP_STMT_CONFIRM,
+  MP_STMT_CONFIRM_FAST,
   MP_STMT_FAIL,
   MP_STMT_REQUEUE,
   MP_STMT_PACE_GET,
@@ -76,7 +80,8 @@ struct MpState {
   i64 iClockMs;     /* The fixed time, ms since the epoch */
   u64 aRandom[2];   /* State of the xorshift128+ generator */
   char *zSavedErr;  /* Error message saved across a rollback, or NULL */
-  int bInStatement; /* The open transition runs without its savepoint */
+  int nInStatement; /* Open transitions running without their savepoint */
+  void *pDigest;    /* OpenSSL EVP_MD_CTX reused by mpChecksum(), or NULL */
 };
 
 /*
@@ -98,6 +103,8 @@ struct MpRow {
 void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...);
 void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
                      int rc);
+void mpResultMsg(sqlite3_context *ctx, int rc, char *zMsg);
+char *mpDbErrorText(sqlite3 *db, const char *zFunc, const char *zMsg);
 int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
              const char *zArg, i64 *piOut);
 int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
@@ -114,6 +121,8 @@ int mpCommit(MpState *p);
 int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc);
 void mpRollback(MpState *p);
 int mpCounterAdd(MpState *p, const char *zName, i64 iDelta);
+int mpCounterAdd2(MpState *p, const char *zNameA, i64 iDeltaA,
+                  const char *zNameB, i64 iDeltaB);
 int mpRequireSchema(sqlite3_context *ctx, MpState *p, const char *zFunc);
 
 /* mp_clock.c: the one clock every function reads. */
@@ -152,14 +161,19 @@ void mpJsonAppendString(sqlite3_str *pStr, const char *z, int n);
 
 /* mp_checksum.c: SHA-256 over a canonical encoding of a message. */
 #define MP_CHECKSUM_BYTES 32
-int mpChecksum(i64 iChat, const char *zText, int nText, const char *zEvent,
-               int nEvent, const char *zParseMode, int nParseMode, u8 *aOut);
+int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
+               const char *zEvent, int nEvent, const char *zParseMode,
+               int nParseMode, u8 *aOut);
+void mpChecksumFree(MpState *p);
 
 /* mp_id.c: UUID v7 ids that carry the row's seq. */
 void mpIdPrefix(MpState *p, i64 iMs, char *zOut);
+void mpIdFormat(const char *zPrefix, i64 iSeq, char *zOut);
 int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken);
 int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
               sqlite3_value *pId, MpRow *pRow);
+int mpFindRowText(MpState *p, const char *zFunc, const char *zId, int nId,
+                  MpRow *pRow, char **pzErr);
 
 /* mp_enqueue.c: storing a message. */
 typedef struct MpMessage MpMessage;
@@ -174,8 +188,13 @@ struct MpMessage {
   char *zDedup;           /* dedup_key (sqlite3_malloc), or NULL */
   const char *zParseMode; /* static canonical name, or NULL */
 };
+#define MP_ID_BUFFER 40 /* bytes for an id and its NUL */
 int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
                      const MpMessage *pMsg);
+int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
+                   char *zIdOut, char **pzErr);
+int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
+                    const MpJsonValue *pVal, MpMessage *pOpt, char **pzErr);
 
 /* mp_transition.c: applying the outcome of an attempt. */
 typedef struct MpFailure MpFailure;
@@ -188,6 +207,8 @@ struct MpFailure {
 };
 int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
                       const MpRow *pRow, const char *zFrom, const char *zTo);
+int mpTransitionCheckText(const char *zFunc, const MpRow *pRow,
+                          const char *zFrom, const char *zTo, char **pzErr);
 int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
                    const char *zTier);
 int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
@@ -223,6 +244,18 @@ int mpPacePause(MpState *p, i64 iChat, i64 iUntilMs);
 int mpPaceAfterSend(MpState *p, i64 iChat, i64 iSentAt);
 
 /* mp_report.c: the delivery policy. */
+typedef struct MpAttempt MpAttempt;
+struct MpAttempt {
+  const char *zId;   /* id or lease token */
+  int nId;           /* bytes of zId */
+  i64 iStatus;       /* HTTP status; 0 never sent; -1 no answer */
+  const char *zBody; /* response body or transport error, or NULL */
+  int nBody;         /* bytes of zBody */
+  const char *zTier; /* telegram (NULL), webhook or file */
+  i64 iDuration;     /* ms; -1 when unknown */
+};
+int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
+                const char **pzOutcome, char **pzErr);
 int mpRegisterReport(sqlite3 *db, MpState *p, char **pzErrMsg);
 
 /* mp_format.c: turning a seed Event into message text. */

@@ -197,7 +197,7 @@ static int mpReportMigrate(MpState *p, const MpRow *pRow, i64 iNewChat,
   }
   while (rc == SQLITE_OK && sqlite3_step(pRead) == SQLITE_ROW) {
     u8 aSum[MP_CHECKSUM_BYTES];
-    rc = mpChecksum(iNewChat, (const char *)sqlite3_column_text(pRead, 1),
+    rc = mpChecksum(p, iNewChat, (const char *)sqlite3_column_text(pRead, 1),
                     sqlite3_column_bytes(pRead, 1),
                     (const char *)sqlite3_column_text(pRead, 2),
                     sqlite3_column_bytes(pRead, 2),
@@ -305,25 +305,97 @@ static int mpReportApply(MpState *p, const MpRow *pRow, int eAction,
 }
 
 /*
-** Reads the optional tier argument: 'telegram' (default), 'webhook' or
-** 'file'. Returns the static name, or NULL with an error set on ctx.
+** Returns the static name of tier z ('telegram', 'webhook' or 'file'), or
+** NULL if it is none of them.
 */
-static const char *mpReportTier(sqlite3_context *ctx, int argc,
-                                sqlite3_value **argv) {
+static const char *mpReportTierName(const char *z) {
   static const char *const azTier[] = { "telegram", "webhook", "file" };
-  const char *z;
-  if (argc < 4 || sqlite3_value_type(argv[3]) == SQLITE_NULL) {
-    return azTier[0];
-  }
-  if (mpArgText(ctx, argv[3], "mp_report", "tier", 64, 0, &z, 0)) return 0;
   for (int i = 0; i < 3; i++) {
     if (strcmp(z, azTier[i]) == 0) return azTier[i];
   }
-  mpResultErrorf(ctx,
-                 "mp_report: tier must be telegram, webhook or file, "
-                 "got '%s'",
-                 z);
   return 0;
+}
+
+/*
+** Applies the delivery policy to one attempt (see MpAttempt in mp_int.h)
+** in its own transaction (a savepoint inside the caller's). Sets
+** *pzOutcome to the outcome (a static string). Returns SQLITE_OK, or an
+** error code with *pzErr set (NULL on OOM; the caller frees it) and
+** nothing changed.
+*/
+int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
+                const char **pzOutcome, char **pzErr) {
+  const char *zTier = mpReportTierName(pAt->zTier ? pAt->zTier : "telegram");
+  char *zDetail = 0;
+  int eAction, rc;
+  MpAnswer answer;
+  MpRow row;
+  *pzErr = 0;
+  *pzOutcome = 0;
+  if (pAt->iStatus < -1 || (pAt->iStatus > 0 && pAt->iStatus < 100) ||
+      pAt->iStatus > 999) {
+    *pzErr = sqlite3_mprintf("%s: http_status must be -1, 0 or 100-999, got "
+                             "%lld",
+                             zFunc, pAt->iStatus);
+    return SQLITE_MISMATCH;
+  }
+  if (pAt->nBody > MP_BODY_MAX_BYTES) {
+    *pzErr = sqlite3_mprintf("%s: response_body is too long (%d bytes, the "
+                             "limit is %d)",
+                             zFunc, pAt->nBody, MP_BODY_MAX_BYTES);
+    return SQLITE_TOOBIG;
+  }
+  if (zTier == 0) {
+    *pzErr = sqlite3_mprintf("%s: tier must be telegram, webhook or file, "
+                             "got '%s'",
+                             zFunc, pAt->zTier);
+    return SQLITE_MISMATCH;
+  }
+  if (pAt->iDuration < -1) {
+    *pzErr = sqlite3_mprintf("%s: duration_ms must not be negative", zFunc);
+    return SQLITE_MISMATCH;
+  }
+  rc = mpAnswerParse(pAt->zBody, pAt->nBody, &answer);
+  eAction = strcmp(zTier, "telegram") == 0
+                ? mpPolicyTelegram((int)pAt->iStatus, &answer)
+                : mpPolicyOther((int)pAt->iStatus);
+  if (rc == SQLITE_OK && eAction != MP_ACT_CONFIRM) {
+    zDetail = mpReportDetail(zTier, (int)pAt->iStatus, pAt->zBody,
+                             pAt->nBody, &answer);
+    if (zDetail == 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    if (rc != SQLITE_NOMEM) *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+    goto report_end;
+  }
+  rc = mpFindRowText(p, zFunc, pAt->zId, pAt->nId, &row, pzErr);
+  if (rc == SQLITE_OK) {
+    rc = mpTransitionCheckText(zFunc, &row, "sent", "reported", pzErr);
+  }
+  if (rc != SQLITE_OK) {
+    mpRollback(p);
+    goto report_end;
+  }
+  rc = mpReportApply(p, &row, eAction, &answer, zTier, zDetail, pzOutcome);
+  if (rc == SQLITE_OK && pAt->iDuration >= 0 && pAt->iStatus != 0) {
+    rc = mpPaceAfterSend(p, row.iChat, mpNowMs(p) - pAt->iDuration);
+  }
+  if (rc == SQLITE_OK) {
+    rc = mpReportRecord(p, &row, zTier, (int)pAt->iStatus, pAt->iDuration,
+                        *pzOutcome, zDetail);
+  }
+  if (rc == SQLITE_OK) {
+    rc = mpCommit(p);
+  } else {
+    mpRollback(p);
+  }
+  if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+
+report_end:
+  sqlite3_free(answer.zDescription);
+  sqlite3_free(zDetail);
+  return rc;
 }
 
 /*
@@ -334,86 +406,42 @@ static const char *mpReportTier(sqlite3_context *ctx, int argc,
 static void mpReportFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char zFunc[] = "mp_report";
   MpState *p = sqlite3_user_data(ctx);
-  const char *zTier, *zBody = 0, *zOutcome = 0;
-  char *zDetail = 0;
-  i64 iStatus, iDuration = -1;
-  int nBody = 0, eAction, rc;
-  MpAnswer answer;
-  MpRow row;
-  if (mpArgInt(ctx, argv[1], zFunc, "http_status", &iStatus)) return;
-  if (iStatus < -1 || (iStatus > 0 && iStatus < 100) || iStatus > 999) {
-    mpResultErrorf(ctx, "%s: http_status must be -1, 0 or 100-999, got %lld",
-                   zFunc, iStatus);
+  const char *zOutcome = 0;
+  char *zErr = 0;
+  MpAttempt at;
+  int rc;
+  memset(&at, 0, sizeof(at));
+  at.iDuration = -1;
+  if (mpArgText(ctx, argv[0], zFunc, "id", 128, 0, &at.zId, &at.nId) ||
+      mpArgInt(ctx, argv[1], zFunc, "http_status", &at.iStatus)) {
     return;
   }
   switch (sqlite3_value_type(argv[2])) {
     case SQLITE_NULL: break;
     case SQLITE_TEXT:
     case SQLITE_BLOB:
-      zBody = (const char *)sqlite3_value_blob(argv[2]);
-      nBody = sqlite3_value_bytes(argv[2]);
-      if (zBody == 0) zBody = "";
+      at.zBody = (const char *)sqlite3_value_blob(argv[2]);
+      at.nBody = sqlite3_value_bytes(argv[2]);
+      if (at.zBody == 0) at.zBody = "";
       break;
     default:
       mpResultErrorf(ctx, "%s: response_body must be text", zFunc);
       return;
   }
-  if (nBody > MP_BODY_MAX_BYTES) {
-    mpResultErrorf(ctx,
-                   "%s: response_body is too long (%d bytes, the limit "
-                   "is %d)",
-                   zFunc, nBody, MP_BODY_MAX_BYTES);
-    sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
+  if (argc >= 4 && sqlite3_value_type(argv[3]) != SQLITE_NULL &&
+      mpArgText(ctx, argv[3], zFunc, "tier", 64, 0, &at.zTier, 0)) {
     return;
   }
-  zTier = mpReportTier(ctx, argc, argv);
-  if (zTier == 0) return;
   if (argc >= 5 && sqlite3_value_type(argv[4]) != SQLITE_NULL) {
-    if (mpArgInt(ctx, argv[4], zFunc, "duration_ms", &iDuration)) return;
-    if (iDuration < 0) {
-      mpResultErrorf(ctx, "%s: duration_ms must not be negative", zFunc);
-      return;
-    }
+    if (mpArgInt(ctx, argv[4], zFunc, "duration_ms", &at.iDuration)) return;
+    if (at.iDuration < 0) at.iDuration = -2;
   }
-  if (mpAnswerParse(zBody, nBody, &answer) != SQLITE_OK) {
-    sqlite3_result_error_nomem(ctx);
-    goto report_end;
-  }
-  eAction = strcmp(zTier, "telegram") == 0
-                ? mpPolicyTelegram((int)iStatus, &answer)
-                : mpPolicyOther((int)iStatus);
-  if (eAction != MP_ACT_CONFIRM) {
-    zDetail = mpReportDetail(zTier, (int)iStatus, zBody, nBody, &answer);
-    if (zDetail == 0) {
-      sqlite3_result_error_nomem(ctx);
-      goto report_end;
-    }
-  }
-  rc = mpBegin(p);
+  rc = mpReportOne(p, zFunc, &at, &zOutcome, &zErr);
   if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    goto report_end;
+    mpResultMsg(ctx, rc, zErr);
+    return;
   }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-      mpTransitionCheck(ctx, zFunc, &row, "sent", "reported")) {
-    mpRollback(p);
-    goto report_end;
-  }
-  rc = mpReportApply(p, &row, eAction, &answer, zTier, zDetail, &zOutcome);
-  if (rc == SQLITE_OK && iDuration >= 0 && iStatus != 0) {
-    rc = mpPaceAfterSend(p, row.iChat, mpNowMs(p) - iDuration);
-  }
-  if (rc == SQLITE_OK) {
-    rc = mpReportRecord(p, &row, zTier, (int)iStatus, iDuration, zOutcome,
-                        zDetail);
-  }
-  if (mpEnd(ctx, p, zFunc, rc) == SQLITE_OK) {
-    sqlite3_result_text(ctx, zOutcome, -1, SQLITE_STATIC);
-  }
-
-report_end:
-  sqlite3_free(answer.zDescription);
-  sqlite3_free(zDetail);
+  sqlite3_result_text(ctx, zOutcome, -1, SQLITE_STATIC);
 }
 
 /*

@@ -461,6 +461,7 @@ static const sqlite3_module mpStatsModule = {
 static void mpStateFree(void *pArg) {
   MpState *p = pArg;
   mpStmtFinalizeAll(p);
+  mpChecksumFree(p);
   sqlite3_free(p->zSavedErr);
   sqlite3_free(p);
 }

@@ -31,29 +31,40 @@
 #include <string.h>
 
 /*
-** Checks that row may go from one of the states in zFrom ("sent" or
+** Checks that pRow may go from one of the states in zFrom ("sent" or
 ** "sent|pending") to zTo, and that a lease token, if the caller gave one,
-** still holds the message. Returns SQLITE_OK, or sets an error on ctx and
-** returns SQLITE_CONSTRAINT.
+** still holds the message. Returns SQLITE_OK, or SQLITE_CONSTRAINT with
+** *pzErr set to the reason (NULL on OOM; the caller frees it).
 */
-int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
-                      const MpRow *pRow, const char *zFrom, const char *zTo) {
+int mpTransitionCheckText(const char *zFunc, const MpRow *pRow,
+                          const char *zFrom, const char *zTo, char **pzErr) {
   int nStatus = (int)strlen(pRow->zStatus);
   const char *zAt = strstr(zFrom, pRow->zStatus);
+  *pzErr = 0;
   if (zAt == 0 || (zAt[nStatus] != 0 && zAt[nStatus] != '|')) {
-    mpResultErrorf(ctx, "%s: illegal transition %s -> %s", zFunc, pRow->zStatus,
-                   zTo);
+    *pzErr = sqlite3_mprintf("%s: illegal transition %s -> %s", zFunc,
+                             pRow->zStatus, zTo);
     return SQLITE_CONSTRAINT;
   }
   if (pRow->zGiven[0] && (strcmp(pRow->zStatus, "sent") != 0 ||
                           strcmp(pRow->zGiven, pRow->zToken) != 0)) {
-    mpResultErrorf(ctx,
-                   "%s: stale lease token: message %s was recovered or "
-                   "claimed again",
-                   zFunc, pRow->zId);
+    *pzErr = sqlite3_mprintf("%s: stale lease token: message %s was "
+                             "recovered or claimed again",
+                             zFunc, pRow->zId);
     return SQLITE_CONSTRAINT;
   }
   return SQLITE_OK;
+}
+
+/*
+** mpTransitionCheckText() that sets the error on ctx.
+*/
+int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
+                      const MpRow *pRow, const char *zFrom, const char *zTo) {
+  char *zErr = 0;
+  int rc = mpTransitionCheckText(zFunc, pRow, zFrom, zTo, &zErr);
+  if (rc != SQLITE_OK) mpResultMsg(ctx, rc, zErr);
+  return rc;
 }
 
 /*
@@ -61,8 +72,10 @@ int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
 ** transition counts in 'updated', and a message leaving 'sent' also counts
 ** the claim that put it there (see mp_stats.c).
 */
-static int mpTransitionCount(MpState *p, const char *zFrom) {
-  return mpCounterAdd(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1);
+static int mpTransitionCount(MpState *p, const char *zFrom,
+                             const char *zOther, i64 iOther) {
+  return mpCounterAdd2(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1,
+                       zOther, iOther);
 }
 
 /*
@@ -85,8 +98,44 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
   sqlite3_bind_int64(pStmt, 4, mpNowMs(p) / 1000);
   sqlite3_step(pStmt);
   rc = mpStmtFinish(pStmt);
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "confirmed", 1);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus, "confirmed", 1);
+  return rc;
+}
+
+/*
+** The common case of mp_confirm(), in one UPDATE that checks the state and
+** the token itself: sets *pbDone when it confirmed the message named by
+** zId (an mp id or lease token). Otherwise the slow path reads the row to
+** say what is wrong. Returns an SQLite result code.
+*/
+static int mpConfirmFast(MpState *p, const char *zId, int nId,
+                         i64 iTelegramId, const char *zTier, int *pbDone) {
+  const char *zToken = 0;
+  sqlite3_stmt *pStmt;
+  i64 iSeq;
+  int rc;
+  *pbDone = 0;
+  if (!mpIdDecode(zId, nId, &iSeq, &zToken)) return SQLITE_OK;
+  pStmt = mpStmt(
+      p, MP_STMT_CONFIRM_FAST,
+      "UPDATE messages SET status = 'confirmed', telegram_message_id = ?2, "
+      "tier_used = ?3, lease_until = NULL, lease_token = NULL, worker = NULL, "
+      "revision = revision + 1, updated_at = ?4 "
+      "WHERE seq = ?1 AND id = ?5 AND status = 'sent' "
+      "AND (?6 IS NULL OR lease_token = ?6)");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_int64(pStmt, 1, iSeq);
+  sqlite3_bind_int64(pStmt, 2, iTelegramId);
+  sqlite3_bind_text(pStmt, 3, zTier, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 4, mpNowMs(p) / 1000);
+  sqlite3_bind_text(pStmt, 5, zId, 36, SQLITE_STATIC);
+  if (zToken) sqlite3_bind_text(pStmt, 6, zToken, 16, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = mpStmtFinish(pStmt);
+  if (rc == SQLITE_OK && sqlite3_changes(p->db) == 1) {
+    rc = mpTransitionCount(p, "sent", "confirmed", 1);
+    *pbDone = rc == SQLITE_OK;
+  }
   return rc;
 }
 
@@ -99,11 +148,12 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
                           sqlite3_value **argv) {
   static const char zFunc[] = "mp_confirm";
   MpState *p = sqlite3_user_data(ctx);
-  const char *zTier = "telegram";
+  const char *zTier = "telegram", *zId;
   i64 iTelegramId;
   MpRow row;
-  int rc;
-  if (mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
+  int rc, nId, bDone = 0;
+  if (mpArgText(ctx, argv[0], zFunc, "id", 128, 0, &zId, &nId) ||
+      mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
     return;
   }
   if (argc == 3 &&
@@ -115,12 +165,15 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
     mpResultDbError(ctx, zFunc, p->db, rc);
     return;
   }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-      mpTransitionCheck(ctx, zFunc, &row, "sent", "confirmed")) {
-    mpRollback(p);
-    return;
+  rc = mpConfirmFast(p, zId, nId, iTelegramId, zTier, &bDone);
+  if (rc == SQLITE_OK && !bDone) {
+    if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
+        mpTransitionCheck(ctx, zFunc, &row, "sent", "confirmed")) {
+      mpRollback(p);
+      return;
+    }
+    rc = mpApplyConfirm(p, &row, &iTelegramId, zTier);
   }
-  rc = mpApplyConfirm(p, &row, &iTelegramId, zTier);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
@@ -185,10 +238,10 @@ int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
   sqlite3_step(pStmt);
   rc = mpStmtFinish(pStmt);
   sqlite3_free(zStored);
-  if (rc == SQLITE_OK && (!bRetry || pF->bCountsAsRetry)) {
-    rc = mpCounterAdd(p, bRetry ? "retries" : "failed", 1);
+  if (rc == SQLITE_OK) {
+    rc = mpTransitionCount(p, pRow->zStatus, bRetry ? "retries" : "failed",
+                           (!bRetry || pF->bCountsAsRetry) ? 1 : 0);
   }
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus);
   *pzStatus = bRetry ? "pending" : "failed";
   return rc;
 }
@@ -282,7 +335,7 @@ static void mpReleaseFunc(sqlite3_context *ctx, int argc,
     sqlite3_step(pStmt);
     rc = sqlite3_finalize(pStmt);
   }
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus, 0, 0);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
@@ -322,8 +375,7 @@ static void mpRequeueFunc(sqlite3_context *ctx, int argc,
     rc = mpStmtFinish(pStmt);
   }
   if (rc == SQLITE_OK) rc = mpCounterAdd(p, "failed", -1);
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "requeued", 1);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus);
+  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus, "requeued", 1);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }

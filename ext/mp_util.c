@@ -52,33 +52,56 @@ void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...) {
 }
 
 /*
+** Sets the error of ctx to zMsg (from sqlite3_malloc; NULL means OOM) and
+** frees it. Codes that say "try again" or "too big" are kept; the others
+** (a refused call) are reported as SQLITE_ERROR.
+*/
+void mpResultMsg(sqlite3_context *ctx, int rc, char *zMsg) {
+  if (zMsg == 0 || rc == SQLITE_NOMEM) {
+    sqlite3_result_error_nomem(ctx);
+  } else {
+    sqlite3_result_error(ctx, zMsg, -1);
+    if (rc != SQLITE_NOTFOUND && rc != SQLITE_CONSTRAINT &&
+        rc != SQLITE_ERROR && rc != SQLITE_MISMATCH) {
+      sqlite3_result_error_code(ctx, rc);
+    }
+  }
+  sqlite3_free(zMsg);
+}
+
+/*
 ** Reports a failed nested statement as "zFunc: <sqlite message>", keeping
 ** the error code (SQLITE_BUSY stays SQLITE_BUSY so callers can retry).
 */
 void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
                      int rc) {
   MpState *p = sqlite3_user_data(ctx);
-  const char *zMsg;
+  const char *zMsg = p && p->db == db ? mpErrMsg(p) : sqlite3_errmsg(db);
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
     return;
   }
-  zMsg = p && p->db == db ? mpErrMsg(p) : sqlite3_errmsg(db);
+  if (strncmp(zMsg, "cannot open savepoint", 21) == 0) rc = SQLITE_ERROR;
+  mpResultMsg(ctx, rc, mpDbErrorText(db, zFunc, zMsg));
+}
+
+/*
+** Returns "zFunc: zMsg" for a failed nested statement, explaining the two
+** messages a user can act on, from sqlite3_malloc (NULL on OOM).
+*/
+char *mpDbErrorText(sqlite3 *db, const char *zFunc, const char *zMsg) {
   if (strncmp(zMsg, "cannot open savepoint", 21) == 0) {
     /* SQLite refuses a savepoint while an INSERT/UPDATE/DELETE runs. */
-    mpResultErrorf(
-        ctx,
+    return sqlite3_mprintf(
         "%s: cannot run inside an INSERT, UPDATE or DELETE "
         "statement%s; call it from a SELECT",
         zFunc, sqlite3_get_autocommit(db) ? "" : " within BEGIN ... COMMIT");
-    return;
   }
   if (strncmp(zMsg, "no such table: ", 15) == 0) {
-    mpResultErrorf(ctx, "%s: %s (run SELECT mp_init() first)", zFunc, zMsg);
-  } else {
-    mpResultErrorf(ctx, "%s: %s", zFunc, zMsg);
+    return sqlite3_mprintf("%s: %s (run SELECT mp_init() first)", zFunc,
+                           zMsg);
   }
-  sqlite3_result_error_code(ctx, rc);
+  return sqlite3_mprintf("%s: %s", zFunc, zMsg);
 }
 
 /*
@@ -282,11 +305,15 @@ void mpStmtFinalizeAll(MpState *p) {
 }
 
 /*
-** Runs one SQL statement that returns no rows, for the fixed transaction
-** statements below.
+** Runs one of the fixed transaction statements below from the statement
+** cache (parsing them on every call cost more than the rest of a
+** confirm). Returns an SQLite result code, the message on the connection.
 */
-static int mpExec(MpState *p, const char *zSql) {
-  return sqlite3_exec(p->db, zSql, 0, 0, 0);
+static int mpExec(MpState *p, int iSlot, const char *zSql) {
+  sqlite3_stmt *pStmt = mpStmt(p, iSlot, zSql);
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_step(pStmt);
+  return mpStmtFinish(pStmt);
 }
 
 /*
@@ -298,7 +325,7 @@ int mpBegin(MpState *p) {
   int rc;
   sqlite3_free(p->zSavedErr);
   p->zSavedErr = 0;
-  rc = mpExec(p, "SAVEPOINT mp_txn");
+  rc = mpExec(p, MP_STMT_SAVEPOINT, "SAVEPOINT mp_txn");
   if (rc != SQLITE_OK) {
     if (!sqlite3_get_autocommit(p->db) ||
         strncmp(sqlite3_errmsg(p->db), "cannot open savepoint", 21) != 0) {
@@ -306,7 +333,7 @@ int mpBegin(MpState *p) {
     }
     /* Called from an INSERT/UPDATE/DELETE in autocommit mode (see HOW
     ** TRANSACTIONS WORK): that statement's transaction is ours. */
-    p->bInStatement = 1;
+    p->nInStatement++;
   }
   if (sqlite3_txn_state(p->db, "main") != SQLITE_TXN_WRITE) {
     sqlite3_stmt *pLock =
@@ -331,11 +358,11 @@ int mpBegin(MpState *p) {
 */
 int mpCommit(MpState *p) {
   int rc;
-  if (p->bInStatement) {
-    p->bInStatement = 0;
+  if (p->nInStatement > 0) {
+    p->nInStatement--;
     return SQLITE_OK;
   }
-  rc = mpExec(p, "RELEASE mp_txn");
+  rc = mpExec(p, MP_STMT_RELEASE, "RELEASE mp_txn");
   if (rc != SQLITE_OK) mpRollback(p);
   return rc;
 }
@@ -364,14 +391,14 @@ void mpRollback(MpState *p) {
   if (p->zSavedErr == 0 && sqlite3_errcode(p->db) != SQLITE_OK) {
     p->zSavedErr = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
   }
-  if (p->bInStatement) {
+  if (p->nInStatement > 0) {
     /* The caller fails its statement, and SQLite rolls back the
     ** autocommit transaction with everything done here. */
-    p->bInStatement = 0;
+    p->nInStatement--;
     return;
   }
-  mpExec(p, "ROLLBACK TO mp_txn");
-  mpExec(p, "RELEASE mp_txn");
+  mpExec(p, MP_STMT_ROLLBACK_TO, "ROLLBACK TO mp_txn");
+  mpExec(p, MP_STMT_RELEASE, "RELEASE mp_txn");
 }
 
 /*
@@ -379,12 +406,24 @@ void mpRollback(MpState *p) {
 ** transaction). Returns an SQLite result code.
 */
 int mpCounterAdd(MpState *p, const char *zName, i64 iDelta) {
-  sqlite3_stmt *pStmt =
-      mpStmt(p, MP_STMT_COUNTER_ADD,
-             "UPDATE mp_counter SET n = n + ?2 WHERE name = ?1");
+  return mpCounterAdd2(p, zName, iDelta, 0, 0);
+}
+
+/*
+** Adds iDeltaA to counter zNameA and iDeltaB to zNameB (NULL: none) in one
+** statement. Returns an SQLite result code.
+*/
+int mpCounterAdd2(MpState *p, const char *zNameA, i64 iDeltaA,
+                  const char *zNameB, i64 iDeltaB) {
+  sqlite3_stmt *pStmt = mpStmt(p, MP_STMT_COUNTER_ADD,
+                               "UPDATE mp_counter SET n = n + "
+                               "CASE name WHEN ?1 THEN ?2 ELSE ?4 END "
+                               "WHERE name = ?1 OR name = ?3");
   if (pStmt == 0) return sqlite3_errcode(p->db);
-  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iDelta);
+  sqlite3_bind_text(pStmt, 1, zNameA, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iDeltaA);
+  if (zNameB) sqlite3_bind_text(pStmt, 3, zNameB, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 4, iDeltaB);
   sqlite3_step(pStmt);
   return mpStmtFinish(pStmt);
 }

@@ -20,7 +20,7 @@
 ** event_data, parse_mode, checksum) fails its check, 0 if it passes, or
 ** -1 on OOM.
 */
-static int mpVerifyRow(sqlite3_stmt *pStmt) {
+static int mpVerifyRow(MpState *p, sqlite3_stmt *pStmt) {
   u8 aSum[MP_CHECKSUM_BYTES];
   const char *zText = (const char *)sqlite3_column_text(pStmt, 2);
   int nText = sqlite3_column_bytes(pStmt, 2);
@@ -33,7 +33,7 @@ static int mpVerifyRow(sqlite3_stmt *pStmt) {
     return 1;
   }
   if (zText == 0) return sqlite3_column_type(pStmt, 2) == SQLITE_NULL ? 1 : -1;
-  if (mpChecksum(sqlite3_column_int64(pStmt, 1), zText, nText, zEvent, nEvent,
+  if (mpChecksum(p, sqlite3_column_int64(pStmt, 1), zText, nText, zEvent, nEvent,
                  zMode, nMode, aSum) != SQLITE_OK) {
     return -1;
   }
@@ -66,7 +66,7 @@ static void mpVerifyFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (argc == 1) sqlite3_bind_int64(pStmt, 1, row.iSeq);
   while (sqlite3_step(pStmt) == SQLITE_ROW) {
-    int bBad = mpVerifyRow(pStmt);
+    int bBad = mpVerifyRow(p, pStmt);
     if (bBad < 0) {
       sqlite3_finalize(pStmt);
       sqlite3_result_error_nomem(ctx);

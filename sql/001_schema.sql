@@ -17,8 +17,10 @@ CREATE TABLE IF NOT EXISTS messages(
   chat_id INTEGER NOT NULL,        -- Telegram chat id
   message_text TEXT NOT NULL,      -- formatted message content
   timestamp INTEGER NOT NULL DEFAULT (strftime('%s', 'now')),
+  -- (OR, not IN: SQLite 3.40 builds a lookup table for IN on every run.)
   status TEXT NOT NULL DEFAULT 'pending'
-    CHECK (status IN ('pending', 'sent', 'confirmed', 'failed')),
+    CHECK (status = 'pending' OR status = 'sent' OR status = 'confirmed'
+           OR status = 'failed'),
   retry_count INTEGER NOT NULL DEFAULT 0,  -- retries scheduled so far
   telegram_message_id INTEGER,     -- set when confirmed
   event_data TEXT,                 -- JSON of the event, if any
