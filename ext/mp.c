@@ -37,6 +37,8 @@
 **   mp_cleanup([retention_days])          delete old terminal    mp_cleanup.c
 **   mp_backup(path [, key])               online, encrypted      mp_backup.c
 **   mp_tick()                             upkeep that is due     mp_tick.c
+**   mp_enqueue_batch(json), mp_confirm_batch(json), mp_report_batch(json)
+**                                         many per call          mp_batch.c
 **   mp_stats                              metrics table          mp_stats.c
 **   mp_now(), mp_clock_set(ms), mp_clock_advance(ms)   the clock mp_clock.c
 **
@@ -104,7 +106,7 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
     mpRegisterEnqueue, mpRegisterClaim,      mpRegisterTransition,
     mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
     mpRegisterCleanup, mpRegisterFormat,     mpRegisterSplit,
-    mpRegisterBackup,  mpRegisterTick,
+    mpRegisterBackup,  mpRegisterTick,       mpRegisterBatch,
   };
   // clang-format on
   MpState *p;

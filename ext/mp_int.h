@@ -153,6 +153,8 @@ struct MpJsonValue {
 int mpJsonValid(const char *z, int n);
 int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue);
 int mpJsonObjectStart(MpJson *pJson, const char *z, int n);
+int mpJsonArrayStart(MpJson *pJson, const char *z, int n);
+int mpJsonNextElement(MpJson *pJson, MpJsonValue *pValue);
 char *mpJsonString(const MpJsonValue *pVal, int *pnOut);
 int mpJsonInt(const MpJsonValue *pVal, i64 *piOut);
 int mpJsonKeyIs(const MpJsonValue *pKey, const char *zName);
@@ -223,6 +225,7 @@ int mpBackupRun(MpState *p, const char *zPath, const char *zKeySpec,
 int mpRegisterCleanup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterBackup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterTick(sqlite3 *db, MpState *p, char **pzErrMsg);
+int mpRegisterBatch(sqlite3 *db, MpState *p, char **pzErrMsg);
 
 /* mp_pace.c: Telegram's limits, applied when messages are claimed. */
 typedef struct MpPace MpPace;

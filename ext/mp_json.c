@@ -468,6 +468,57 @@ int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue) {
 }
 
 /*
+** Points pJson at the first element of the array that z[0..n) holds (after
+** whitespace). Returns SQLITE_OK, or SQLITE_ERROR if it is not an array.
+** pJson refers to z, which the caller keeps alive and unchanged.
+*/
+int mpJsonArrayStart(MpJson *pJson, const char *z, int n) {
+  int i;
+  memset(pJson, 0, sizeof(*pJson));
+  if (z == 0) return SQLITE_ERROR;
+  n = mpJsonLength(z, n);
+  i = mpJsonSkipWs(z, n, 0);
+  if (i >= n || z[i] != '[') return SQLITE_ERROR;
+  pJson->z = z;
+  pJson->n = n;
+  pJson->i = i + 1;
+  return SQLITE_OK;
+}
+
+/*
+** Reads the next element of the array that pJson walks. Returns 1 and
+** fills *pValue (the whole value text), 0 after the last element (and on
+** every later call), -1 if the text is malformed. An element counts only
+** if a ',' or ']' follows it. Allocates nothing.
+*/
+int mpJsonNextElement(MpJson *pJson, MpJsonValue *pValue) {
+  const char *z = pJson->z;
+  int n = pJson->n, i = pJson->i, iVal, iEnd;
+  if (z == 0 || i < 1 || i > n) return -1;
+  i = mpJsonSkipWs(z, n, i);
+  if (i >= n) return -1;
+  if (z[i] == ']') {
+    pJson->i = i;
+    return 0;
+  }
+  if (z[pJson->i - 1] != '[') {
+    /* Not the first element: a comma separates it from the previous. */
+    if (z[i] != ',') return -1;
+    i = mpJsonSkipWs(z, n, i + 1);
+  }
+  iVal = i;
+  iEnd = mpJsonScan(z, n, iVal, MP_JSON_MAX_DEPTH - 1);
+  if (iEnd < 0) return -1;
+  i = mpJsonSkipWs(z, n, iEnd);
+  if (i >= n || (z[i] != ',' && z[i] != ']')) return -1;
+  pValue->eType = mpJsonTypeOf(z[iVal]);
+  pValue->z = z + iVal;
+  pValue->n = iEnd - iVal;
+  pJson->i = iEnd;
+  return 1;
+}
+
+/*
 ** Implementation of mpJsonString(). Returns the decoded content of string
 ** value pVal, NUL-terminated, in memory from sqlite3_malloc64() that the
 ** caller frees with sqlite3_free(), and sets *pnOut (if pnOut is not NULL)

@@ -1,0 +1,432 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** mp_batch.c: many messages per call, for producers and runners that move
+** them in bulk.
+**
+**   SELECT mp_enqueue_batch('[{"chat_id":1,"text":"a"},
+**                             {"chat_id":2,"text":"b","priority":"high"}]');
+**   -- ["0190...-000000000001","0190...-000000000002"]
+**
+**   SELECT mp_confirm_batch('[{"id":"<token>","telegram_message_id":77},
+**                             {"id":"<token>","telegram_message_id":78,
+**                              "tier":"webhook"}]');
+**   -- [1,1]
+**
+**   SELECT mp_report_batch('[{"id":"<token>","status":200,
+**                             "body":{"ok":true,"result":{"message_id":9}},
+**                             "duration_ms":120},
+**                            {"id":"<token>","status":429,
+**                             "body":"{\"ok\":false,\"parameters\":{\"retry_after\":3}}"}]');
+**   -- ["confirmed","rate_limited"]
+**
+** mp_enqueue_batch(json_array) stores every element or none: each is an
+** object with chat_id and text, optionally event (a JSON object) and the
+** options of mp_enqueue() (priority, delay_ms, dedup_key, parse_mode). An
+** error names the element: "mp_enqueue_batch: element 3: ...". Returns the
+** ids, in order.
+**
+** mp_confirm_batch(json_array) and mp_report_batch(json_array) apply each
+** element on its own, as mp_confirm() and mp_report() would, in one
+** transaction: an element that is refused (a stale lease token, say)
+** changes nothing and gives {"error":"..."} in its place in the result,
+** and the others still apply. A report's body may be a string (what the
+** server sent) or any JSON value (taken as its text).
+**
+** All three are MP_FN_UNSAFE: they write.
+*/
+#include "mp_int.h"
+
+#include <string.h>
+
+#define MP_BATCH_MAX_BYTES (64 * 1024 * 1024) /* the JSON argument */
+
+/*
+** Reads the JSON array argument of zFunc. Returns SQLITE_OK with pIter
+** positioned before the first element, or sets an error on ctx.
+*/
+static int mpBatchStart(sqlite3_context *ctx, const char *zFunc,
+                        sqlite3_value *pArg, MpJson *pIter) {
+  const char *z;
+  int n;
+  if (mpArgText(ctx, pArg, zFunc, "json", MP_BATCH_MAX_BYTES, 0, &z, &n)) {
+    return SQLITE_MISMATCH;
+  }
+  if (!mpJsonValid(z, n) || mpJsonArrayStart(pIter, z, n) != SQLITE_OK) {
+    mpResultErrorf(ctx, "%s: json must be a JSON array of objects", zFunc);
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Reads one mp_enqueue_batch() element into pMsg; zWhere names it in
+** errors. Returns SQLITE_OK, or an error code with *pzErr set.
+*/
+static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
+                          MpMessage *pMsg, char **pzErr) {
+  MpJson json;
+  MpJsonValue key, val;
+  int rc = SQLITE_OK, bChat = 0;
+  memset(pMsg, 0, sizeof(*pMsg));
+  pMsg->iPriority = MP_PRIORITY_NORMAL;
+  if (pElem->eType != MP_JSON_OBJECT ||
+      mpJsonObjectStart(&json, pElem->z, pElem->n) != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
+    return SQLITE_MISMATCH;
+  }
+  while (rc == SQLITE_OK && mpJsonNextMember(&json, &key, &val) == 1) {
+    if (mpJsonKeyIs(&key, "chat_id")) {
+      bChat = val.eType == MP_JSON_NUMBER &&
+              mpJsonInt(&val, &pMsg->iChat) == SQLITE_OK && pMsg->iChat != 0;
+      if (!bChat) {
+        *pzErr = sqlite3_mprintf("%s: chat_id must be a non-zero integer",
+                                 zWhere);
+        rc = SQLITE_MISMATCH;
+      }
+    } else if (mpJsonKeyIs(&key, "text")) {
+      char *z = val.eType == MP_JSON_STRING ? mpJsonString(&val, 0) : 0;
+      int n = z ? (int)strlen(z) : 0;
+      sqlite3_free((char *)pMsg->zText);
+      pMsg->zText = z;
+      pMsg->nText = n;
+      if (z == 0 || n == 0 || n > MP_TEXT_MAX_BYTES ||
+          !mpUtf8Valid((const unsigned char *)z, n)) {
+        *pzErr = sqlite3_mprintf("%s: text must be a non-empty string of at "
+                                 "most %d bytes without NUL",
+                                 zWhere, MP_TEXT_MAX_BYTES);
+        rc = SQLITE_MISMATCH;
+      }
+    } else if (mpJsonKeyIs(&key, "event")) {
+      if (val.eType == MP_JSON_OBJECT) {
+        pMsg->zEvent = val.z;
+        pMsg->nEvent = val.n;
+      } else if (val.eType != MP_JSON_NULL) {
+        *pzErr = sqlite3_mprintf("%s: event must be a JSON object", zWhere);
+        rc = SQLITE_MISMATCH;
+      }
+    } else {
+      rc = mpEnqueueOption(zWhere, &key, &val, pMsg, pzErr);
+    }
+  }
+  if (rc == SQLITE_OK && (!bChat || pMsg->zText == 0)) {
+    *pzErr = sqlite3_mprintf("%s: chat_id and text are required", zWhere);
+    rc = SQLITE_MISMATCH;
+  }
+  return rc;
+}
+
+/*
+** Frees what mpBatchMessage() allocated.
+*/
+static void mpBatchMessageFree(MpMessage *pMsg) {
+  sqlite3_free((char *)pMsg->zText);
+  sqlite3_free(pMsg->zDedup);
+  memset(pMsg, 0, sizeof(*pMsg));
+}
+
+/*
+** mp_enqueue_batch(json_array): stores every message or none, and returns
+** their ids as a JSON array.
+*/
+static void mpEnqueueBatchFunc(sqlite3_context *ctx, int argc,
+                               sqlite3_value **argv) {
+  static const char zFunc[] = "mp_enqueue_batch";
+  MpState *p = sqlite3_user_data(ctx);
+  sqlite3_str *pOut;
+  MpJson iter;
+  MpJsonValue elem;
+  char *zErr = 0;
+  int rc, nElem = 0;
+  (void)argc;
+  if (mpBatchStart(ctx, zFunc, argv[0], &iter)) return;
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  pOut = sqlite3_str_new(p->db);
+  sqlite3_str_appendchar(pOut, 1, '[');
+  while (rc == SQLITE_OK && mpJsonNextElement(&iter, &elem) == 1) {
+    char zWhere[64], zId[MP_ID_BUFFER];
+    MpMessage msg;
+    sqlite3_snprintf(sizeof(zWhere), zWhere, "%s: element %d", zFunc, nElem);
+    rc = mpBatchMessage(zWhere, &elem, &msg, &zErr);
+    if (rc == SQLITE_OK) rc = mpEnqueueStore(p, zWhere, &msg, zId, &zErr);
+    if (rc == SQLITE_OK) {
+      sqlite3_str_appendf(pOut, "%s\"%s\"", nElem ? "," : "", zId);
+    }
+    mpBatchMessageFree(&msg);
+    nElem++;
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
+  if (rc != SQLITE_OK) {
+    mpRollback(p);
+    sqlite3_free(sqlite3_str_finish(pOut));
+    mpResultMsg(ctx, rc, zErr);
+    return;
+  }
+  rc = mpCommit(p);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pOut));
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/*
+** Appends {"error": zErr} (or the OOM text) to pOut and frees zErr.
+*/
+static void mpBatchAppendError(sqlite3_str *pOut, char *zErr) {
+  const char *z = zErr ? zErr : "out of memory";
+  sqlite3_str_appendall(pOut, "{\"error\":");
+  mpJsonAppendString(pOut, z, (int)strlen(z));
+  sqlite3_str_appendchar(pOut, 1, '}');
+  sqlite3_free(zErr);
+}
+
+/*
+** Finds the member zName of object pObj. Returns 1 with *pVal set, or 0.
+*/
+static int mpBatchMember(const MpJsonValue *pObj, const char *zName,
+                         MpJsonValue *pVal) {
+  MpJson json;
+  MpJsonValue key;
+  if (mpJsonObjectStart(&json, pObj->z, pObj->n) != SQLITE_OK) return 0;
+  while (mpJsonNextMember(&json, &key, pVal) == 1) {
+    if (mpJsonKeyIs(&key, zName)) return 1;
+  }
+  return 0;
+}
+
+/*
+** Reads an optional integer member; *piOut keeps its value when absent or
+** null. Returns SQLITE_OK, or SQLITE_MISMATCH with *pzErr set.
+*/
+static int mpBatchInt(const char *zWhere, const MpJsonValue *pObj,
+                      const char *zName, i64 *piOut, char **pzErr) {
+  MpJsonValue val;
+  if (!mpBatchMember(pObj, zName, &val) || val.eType == MP_JSON_NULL) {
+    return SQLITE_OK;
+  }
+  if (val.eType == MP_JSON_NUMBER && mpJsonInt(&val, piOut) == SQLITE_OK) {
+    return SQLITE_OK;
+  }
+  *pzErr = sqlite3_mprintf("%s: %s must be an integer", zWhere, zName);
+  return SQLITE_MISMATCH;
+}
+
+/*
+** Reads an optional string member into *pzOut (sqlite3_malloc'd; NULL when
+** absent or null). Returns SQLITE_OK, or an error code with *pzErr set.
+*/
+static int mpBatchText(const char *zWhere, const MpJsonValue *pObj,
+                       const char *zName, char **pzOut, char **pzErr) {
+  MpJsonValue val;
+  *pzOut = 0;
+  if (!mpBatchMember(pObj, zName, &val) || val.eType == MP_JSON_NULL) {
+    return SQLITE_OK;
+  }
+  if (val.eType == MP_JSON_STRING) {
+    *pzOut = mpJsonString(&val, 0);
+    return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  *pzErr = sqlite3_mprintf("%s: %s must be a string", zWhere, zName);
+  return SQLITE_MISMATCH;
+}
+
+/*
+** Applies one mp_confirm_batch() element in its own savepoint. Returns
+** SQLITE_OK, or an error code with *pzErr set and nothing changed.
+*/
+static int mpBatchConfirmOne(MpState *p, const char *zWhere,
+                             const MpJsonValue *pElem, char **pzErr) {
+  char *zId = 0, *zTier = 0;
+  i64 iTelegramId = 0;
+  MpRow row;
+  int rc = pElem->eType == MP_JSON_OBJECT ? SQLITE_OK : SQLITE_MISMATCH;
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
+    return rc;
+  }
+  rc = mpBatchText(zWhere, pElem, "id", &zId, pzErr);
+  if (rc == SQLITE_OK) rc = mpBatchText(zWhere, pElem, "tier", &zTier, pzErr);
+  if (rc == SQLITE_OK) {
+    iTelegramId = -1;
+    rc = mpBatchInt(zWhere, pElem, "telegram_message_id", &iTelegramId, pzErr);
+  }
+  if (rc == SQLITE_OK && (zId == 0 || iTelegramId < 0)) {
+    *pzErr = sqlite3_mprintf("%s: id and telegram_message_id are required",
+                             zWhere);
+    rc = SQLITE_MISMATCH;
+  }
+  if (rc == SQLITE_OK) rc = mpBegin(p);
+  if (rc == SQLITE_OK) {
+    rc = mpFindRowText(p, zWhere, zId, (int)strlen(zId), &row, pzErr);
+    if (rc == SQLITE_OK) {
+      rc = mpTransitionCheckText(zWhere, &row, "sent", "confirmed", pzErr);
+    }
+    if (rc == SQLITE_OK) {
+      rc = mpApplyConfirm(p, &row, &iTelegramId, zTier ? zTier : "telegram");
+      if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zWhere, mpErrMsg(p));
+    }
+    if (rc == SQLITE_OK) {
+      rc = mpCommit(p);
+    } else {
+      mpRollback(p);
+    }
+  }
+  sqlite3_free(zId);
+  sqlite3_free(zTier);
+  return rc;
+}
+
+/*
+** Applies one mp_report_batch() element (see mpReportOne()). Sets
+** *pzOutcome. Returns SQLITE_OK, or an error code with *pzErr set.
+*/
+static int mpBatchReportOne(MpState *p, const char *zWhere,
+                            const MpJsonValue *pElem, const char **pzOutcome,
+                            char **pzErr) {
+  MpAttempt at;
+  MpJsonValue body;
+  char *zId = 0, *zTier = 0, *zBody = 0;
+  int rc = pElem->eType == MP_JSON_OBJECT ? SQLITE_OK : SQLITE_MISMATCH;
+  memset(&at, 0, sizeof(at));
+  at.iDuration = -1;
+  at.iStatus = -2;
+  if (rc != SQLITE_OK) {
+    *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
+    return rc;
+  }
+  rc = mpBatchText(zWhere, pElem, "id", &zId, pzErr);
+  if (rc == SQLITE_OK) rc = mpBatchText(zWhere, pElem, "tier", &zTier, pzErr);
+  if (rc == SQLITE_OK) {
+    rc = mpBatchInt(zWhere, pElem, "status", &at.iStatus, pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = mpBatchInt(zWhere, pElem, "duration_ms", &at.iDuration, pzErr);
+  }
+  if (rc == SQLITE_OK && mpBatchMember(pElem, "body", &body)) {
+    if (body.eType == MP_JSON_STRING) {
+      zBody = mpJsonString(&body, &at.nBody);
+      if (zBody == 0) rc = SQLITE_NOMEM;
+      at.zBody = zBody;
+    } else if (body.eType != MP_JSON_NULL) {
+      at.zBody = body.z;
+      at.nBody = body.n;
+    }
+  }
+  if (rc == SQLITE_OK && (zId == 0 || at.iStatus == -2)) {
+    *pzErr = sqlite3_mprintf("%s: id and status are required", zWhere);
+    rc = SQLITE_MISMATCH;
+  }
+  if (rc == SQLITE_OK) {
+    if (at.iDuration < 0) at.iDuration = at.iDuration == -1 ? -1 : -2;
+    at.zId = zId;
+    at.nId = (int)strlen(zId);
+    at.zTier = zTier;
+    rc = mpReportOne(p, zWhere, &at, pzOutcome, pzErr);
+  }
+  sqlite3_free(zId);
+  sqlite3_free(zTier);
+  sqlite3_free(zBody);
+  return rc;
+}
+
+/*
+** The body shared by mp_confirm_batch() and mp_report_batch(): applies
+** each element with xOne in one transaction and returns the JSON array of
+** results; a refused element gives {"error": ...}. When the call runs
+** inside an INSERT/UPDATE/DELETE (see mp_util.c), a refused element cannot
+** be undone on its own and fails the whole call instead.
+*/
+static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
+                        sqlite3_value *pArg, int bReport) {
+  MpState *p = sqlite3_user_data(ctx);
+  sqlite3_str *pOut;
+  MpJson iter;
+  MpJsonValue elem;
+  int rc, nElem = 0;
+  if (mpBatchStart(ctx, zFunc, pArg, &iter)) return;
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  pOut = sqlite3_str_new(p->db);
+  sqlite3_str_appendchar(pOut, 1, '[');
+  while (rc == SQLITE_OK && mpJsonNextElement(&iter, &elem) == 1) {
+    char zWhere[64];
+    const char *zOutcome = 0;
+    char *zErr = 0;
+    int rcOne;
+    sqlite3_snprintf(sizeof(zWhere), zWhere, "%s: element %d", zFunc, nElem);
+    if (nElem++) sqlite3_str_appendchar(pOut, 1, ',');
+    rcOne = bReport ? mpBatchReportOne(p, zWhere, &elem, &zOutcome, &zErr)
+                    : mpBatchConfirmOne(p, zWhere, &elem, &zErr);
+    if (rcOne == SQLITE_OK) {
+      if (bReport) {
+        sqlite3_str_appendf(pOut, "\"%s\"", zOutcome);
+      } else {
+        sqlite3_str_appendchar(pOut, 1, '1');
+      }
+    } else if (rcOne == SQLITE_NOMEM || p->nInStatement > 0 ||
+               (rcOne & 0xFF) == SQLITE_BUSY) {
+      mpResultMsg(ctx, rcOne, zErr);
+      rc = rcOne;
+    } else {
+      mpBatchAppendError(pOut, zErr);
+    }
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  if (rc != SQLITE_OK) {
+    mpRollback(p);
+    sqlite3_free(sqlite3_str_finish(pOut));
+    return;
+  }
+  rc = sqlite3_str_errcode(pOut);
+  if (rc != SQLITE_OK || (rc = mpCommit(p)) != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pOut));
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return;
+  }
+  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/*
+** mp_confirm_batch(json_array): mp_confirm() for each element.
+*/
+static void mpConfirmBatchFunc(sqlite3_context *ctx, int argc,
+                               sqlite3_value **argv) {
+  (void)argc;
+  mpBatchEach(ctx, "mp_confirm_batch", argv[0], 0);
+}
+
+/*
+** mp_report_batch(json_array): mp_report() for each element.
+*/
+static void mpReportBatchFunc(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv) {
+  (void)argc;
+  mpBatchEach(ctx, "mp_report_batch", argv[0], 1);
+}
+
+/*
+** Registers the batch functions. Returns an SQLite result code.
+*/
+int mpRegisterBatch(sqlite3 *db, MpState *p, char **pzErrMsg) {
+  // clang-format off
+  static const MpFunction aFunc[] = {
+    { "mp_enqueue_batch", 1, MP_FN_UNSAFE, mpEnqueueBatchFunc },
+    { "mp_confirm_batch", 1, MP_FN_UNSAFE, mpConfirmBatchFunc },
+    { "mp_report_batch",  1, MP_FN_UNSAFE, mpReportBatchFunc },
+  };
+  // clang-format on
+  return mpRegisterFunctions(db, p, aFunc, sizeof(aFunc) / sizeof(aFunc[0]),
+                             pzErrMsg);
+}
