@@ -22,51 +22,61 @@
 #include <string.h>
 
 /*
-** Feeds the 8-byte big-endian form of v into the digest.
+** Writes the 8-byte big-endian form of v at a. Returns a + 8.
 */
-static int mpDigestU64(EVP_MD_CTX *pCtx, u64 v) {
-  unsigned char a[8];
+static u8 *mpPutU64(u8 *a, u64 v) {
   for (int i = 7; i >= 0; i--) {
-    a[i] = (unsigned char)(v & 0xFF);
+    a[i] = (u8)(v & 0xFF);
     v >>= 8;
   }
-  return EVP_DigestUpdate(pCtx, a, 8);
+  return a + 8;
 }
 
 /*
-** Feeds one optional text field: a presence byte, then length and bytes.
+** Writes one optional text field at a: a presence byte, then its length
+** and bytes. Returns the end of what it wrote.
 */
-static int mpDigestField(EVP_MD_CTX *pCtx, const char *z, int n) {
-  static const unsigned char aAbsent[1] = { 0 };
-  static const unsigned char aPresent[1] = { 1 };
-  if (z == 0) return EVP_DigestUpdate(pCtx, aAbsent, 1);
-  return EVP_DigestUpdate(pCtx, aPresent, 1) && mpDigestU64(pCtx, (u64)n) &&
-         EVP_DigestUpdate(pCtx, z, (size_t)n);
+static u8 *mpPutField(u8 *a, const char *z, int n) {
+  if (z == 0) {
+    *a = 0;
+    return a + 1;
+  }
+  *a = 1;
+  a = mpPutU64(a + 1, (u64)n);
+  memcpy(a, z, (size_t)n);
+  return a + n;
 }
 
 /*
 ** Computes the checksum of a message into aOut (MP_CHECKSUM_BYTES bytes).
-** zEvent and zParseMode may be NULL. Returns SQLITE_OK, or SQLITE_NOMEM if
-** OpenSSL could not set up a digest.
+** zEvent and zParseMode may be NULL. The encoding is assembled in one
+** buffer and hashed in one call, with a digest context kept in p (a new
+** context and one update per field cost more than the hashing itself).
+** Returns SQLITE_OK, or SQLITE_NOMEM.
 */
 int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
                const char *zEvent, int nEvent, const char *zParseMode,
                int nParseMode, u8 *aOut) {
   static const char zTag[] = "mp-checksum-v1";
+  u8 aStack[2048];
+  u64 nAll = sizeof(zTag) + 8 + 3 * 9 + (u64)nText + (u64)nEvent +
+             (u64)nParseMode;
+  u8 *aBuf = nAll <= sizeof(aStack) ? aStack : sqlite3_malloc64(nAll);
+  u8 *a = aBuf;
   EVP_MD_CTX *pCtx = p->pDigest;
   unsigned int nOut = 0;
   int ok;
-  if (pCtx == 0) {
-    /* Kept in p: creating a context per message cost as much as hashing. */
-    p->pDigest = pCtx = EVP_MD_CTX_new();
-    if (pCtx == 0) return SQLITE_NOMEM;
-  }
-  ok = EVP_DigestInit_ex(pCtx, EVP_sha256(), 0) &&
-       EVP_DigestUpdate(pCtx, zTag, sizeof(zTag)) &&
-       mpDigestU64(pCtx, (u64)iChat) && mpDigestField(pCtx, zText, nText) &&
-       mpDigestField(pCtx, zEvent, nEvent) &&
-       mpDigestField(pCtx, zParseMode, nParseMode) &&
+  if (aBuf == 0) return SQLITE_NOMEM;
+  if (pCtx == 0) p->pDigest = pCtx = EVP_MD_CTX_new();
+  memcpy(a, zTag, sizeof(zTag));
+  a = mpPutU64(a + sizeof(zTag), (u64)iChat);
+  a = mpPutField(a, zText, nText);
+  a = mpPutField(a, zEvent, nEvent);
+  a = mpPutField(a, zParseMode, nParseMode);
+  ok = pCtx && EVP_DigestInit_ex(pCtx, EVP_sha256(), 0) &&
+       EVP_DigestUpdate(pCtx, aBuf, (size_t)(a - aBuf)) &&
        EVP_DigestFinal_ex(pCtx, aOut, &nOut) && nOut == MP_CHECKSUM_BYTES;
+  if (aBuf != aStack) sqlite3_free(aBuf);
   return ok ? SQLITE_OK : SQLITE_NOMEM;
 }
 

@@ -169,6 +169,20 @@ static int mpEnqueueDedupHit(MpState *p, const char *zKey, char *zIdOut) {
 }
 
 /*
+** Reads the seq the next message gets: one past the highest ever used
+** (max(seq), or the highest deleted one). Returns an SQLite result code.
+*/
+static int mpEnqueueNextSeq(MpState *p, i64 *piSeq) {
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_NEXT_SEQ,
+             "SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
+             "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSeq = sqlite3_column_int64(pStmt, 0);
+  return mpStmtFinish(pStmt);
+}
+
+/*
 ** Inserts one row for pMsg and copies its id into zIdOut. Sets
 ** *pbInserted to 0 when the dedup key was taken already. Returns an SQLite
 ** result code (the error is left on the connection).
@@ -181,7 +195,7 @@ static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
   char zPrefix[20];
   sqlite3_stmt *pStmt;
   i64 iNow;
-  int rc;
+  int rc, rc2;
   *pbInserted = 0;
   rc = mpChecksum(p, pMsg->iChat, zText, nText, pMsg->zEvent, pMsg->nEvent,
                   pMsg->zParseMode,
@@ -189,41 +203,54 @@ static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
   if (rc != SQLITE_OK) return rc;
   iNow = mpNowMs(p);
   mpIdPrefix(p, iNow, zPrefix);
-  pStmt = mpStmt(
-      p, MP_STMT_ENQUEUE,
-      "INSERT INTO messages(seq, id, chat_id, message_text, timestamp, "
-      "event_data, created_at, updated_at, priority, parse_mode, dedup_key, "
-      "order_at, due_at, checksum) "
-      "SELECT s.seq, ?1 || printf('-%04x-%012x', 32768 | ((s.seq >> 48) & "
-      "16383), s.seq & 281474976710655), ?2, ?3, ?4, ?5, ?4, ?4, ?6, ?7, ?8, "
-      "?9, ?9, ?10 "
-      "FROM (SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
-      "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1 AS seq) AS s "
-      "WHERE 1 "
-      "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING");
+  pStmt = mpStmt(p, MP_STMT_ENQUEUE,
+                 "INSERT INTO messages(seq, id, chat_id, message_text, "
+                 "timestamp, event_data, created_at, updated_at, priority, "
+                 "parse_mode, dedup_key, order_at, due_at, checksum) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?7, ?8, ?9, ?10, ?10, "
+                 "?11) "
+                 "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO "
+                 "NOTHING");
   if (pStmt == 0) return sqlite3_errcode(p->db);
-  sqlite3_bind_text(pStmt, 1, zPrefix, 18, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, pMsg->iChat);
-  sqlite3_bind_text(pStmt, 3, zText, nText, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 4, iNow / 1000);
+  sqlite3_bind_int64(pStmt, 3, pMsg->iChat);
+  sqlite3_bind_text(pStmt, 4, zText, nText, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 5, iNow / 1000);
   if (pMsg->zEvent) {
-    sqlite3_bind_text(pStmt, 5, pMsg->zEvent, pMsg->nEvent, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 6, pMsg->zEvent, pMsg->nEvent, SQLITE_STATIC);
   }
-  sqlite3_bind_int(pStmt, 6, pMsg->iPriority);
+  sqlite3_bind_int(pStmt, 7, pMsg->iPriority);
   if (pMsg->zParseMode) {
-    sqlite3_bind_text(pStmt, 7, pMsg->zParseMode, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 8, pMsg->zParseMode, -1, SQLITE_STATIC);
   }
   if (pMsg->zDedup) {
-    sqlite3_bind_text(pStmt, 8, pMsg->zDedup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 9, pMsg->zDedup, -1, SQLITE_STATIC);
   }
-  sqlite3_bind_int64(pStmt, 9, iNow + pMsg->iDelayMs);
-  sqlite3_bind_blob(pStmt, 10, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
-  /* No RETURNING: on SQLite 3.40 it opens the temp database on every run. */
-  if (sqlite3_step(pStmt) == SQLITE_DONE && sqlite3_changes(p->db) == 1) {
-    mpIdFormat(zPrefix, sqlite3_last_insert_rowid(p->db), zIdOut);
-    *pbInserted = 1;
+  sqlite3_bind_int64(pStmt, 10, iNow + pMsg->iDelayMs);
+  sqlite3_bind_blob(pStmt, 11, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
+  /*
+  ** The seq is read first, then used: outside a transaction another writer
+  ** may take it in between, and the INSERT then fails on the primary key
+  ** and simply tries the next one. (INSERT ... SELECT, or RETURNING,
+  ** would make every enqueue open a statement journal or the temp
+  ** database.)
+  */
+  for (int nTry = 0; nTry < 100; nTry++) {
+    i64 iSeq = 0;
+    rc = mpEnqueueNextSeq(p, &iSeq);
+    if (rc != SQLITE_OK) break;
+    mpIdFormat(zPrefix, iSeq, zIdOut);
+    sqlite3_bind_int64(pStmt, 1, iSeq);
+    sqlite3_bind_text(pStmt, 2, zIdOut, 36, SQLITE_STATIC);
+    if (sqlite3_step(pStmt) == SQLITE_DONE) {
+      *pbInserted = sqlite3_changes(p->db) == 1;
+      break;
+    }
+    rc = sqlite3_reset(pStmt);
+    if (sqlite3_extended_errcode(p->db) != SQLITE_CONSTRAINT_PRIMARYKEY) break;
   }
-  return mpStmtFinish(pStmt);
+  if (!*pbInserted) zIdOut[0] = 0;
+  rc2 = mpStmtFinish(pStmt);
+  return rc != SQLITE_OK ? rc : rc2;
 }
 
 /*
