@@ -21,7 +21,7 @@
 **   confirmed     delivered; Telegram's message_id and the tier stored
 **   retry         back to pending after the exponential backoff
 **   rate_limited  429: pending again after retry_after, the chat paused;
-**                 not counted as an attempt
+**                 logged, but not counted toward max_retry_count
 **   migrated      400 with migrate_to_chat_id: the chat's pending
 **                 messages now go to the new chat, at once
 **   in_doubt      sent but unanswered (or answered without a message_id):

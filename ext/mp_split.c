@@ -1312,7 +1312,8 @@ static void mpSplitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     if (rc == SQLITE_NOMEM || (rc == SQLITE_ERROR && zErr == 0)) {
       sqlite3_result_error_nomem(ctx);
     } else if (rc == SQLITE_TOOBIG) {
-      sqlite3_result_error_toobig(ctx);
+      mpResultErrorf(ctx, "%s: the parts would be too big", zFunc);
+      sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
     } else {
       mpResultErrorf(ctx, "%s: %s", zFunc, zErr);
     }
