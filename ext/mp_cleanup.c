@@ -19,8 +19,11 @@
 ** the cutoff: cleaning costs what there is to clean, not the table size.
 ** Each batch counts its deletions in messages_cleaned in the same
 ** transaction. Afterwards the freed pages go back to the file system
-** (incremental auto-vacuum, on in databases mp_init() created) and the WAL
-** is checkpointed, so neither file grows without bound.
+** (incremental auto-vacuum, on in databases that had it set before their
+** first table: mp_init() sets it on a new database unless journal_mode=WAL
+** came first, and mp-runner sets it before WAL) and the WAL is
+** checkpointed, then truncated when every frame made it into the
+** database, so neither file grows without bound.
 */
 #include "mp_int.h"
 
@@ -98,7 +101,14 @@ static int mpCleanupReclaim(MpState *p, i64 *pnFreed) {
     if (rc == SQLITE_OK && nBefore > nAfter) *pnFreed = nBefore - nAfter;
   }
   if (rc == SQLITE_OK) {
-    sqlite3_wal_checkpoint_v2(p->db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    int nLog = 0, nDone = 0;
+    sqlite3_wal_checkpoint_v2(p->db, "main", SQLITE_CHECKPOINT_PASSIVE, &nLog,
+                              &nDone);
+    if (nLog > 0 && nLog == nDone) {
+      /* Everything is in the database: give the WAL's space back too. */
+      sqlite3_wal_checkpoint_v2(p->db, "main", SQLITE_CHECKPOINT_TRUNCATE, 0,
+                                0);
+    }
   }
   return rc;
 }
