@@ -27,3 +27,12 @@ endforeach()
 add_test(NAME bench/quick COMMAND mp-bench --quick)
 
 include(cmake/tests_hosts.cmake OPTIONAL)
+
+# The installed artifacts: only sqlite3_mp_init exported, the header, the
+# static library and pkg-config work for an embedding program.
+find_program(MP_PKG_CONFIG pkg-config)
+if(MP_PKG_CONFIG)
+  add_test(NAME install/embed
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/tests/install/test_install.sh
+                   ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+endif()
