@@ -523,7 +523,7 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
   MpState *p = sqlite3_user_data(ctx);
   MpRow row;
   i64 iLeaseMs = -1;
-  int rc;
+  int rc = SQLITE_OK;
   if (argc == 2 && sqlite3_value_type(argv[1]) != SQLITE_NULL) {
     if (mpArgInt(ctx, argv[1], zFunc, "lease_seconds", &iLeaseMs)) return;
     if (iLeaseMs < 1 || iLeaseMs > 86400) {
@@ -533,16 +533,8 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
     }
     iLeaseMs *= 1000;
   }
-  rc = mpBegin(p);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
+  if (mpTransitionOpen(ctx, p, zFunc, argv[0], "pending", "sent", &row)) {
     return;
-  }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row)) goto mark_sent_abort;
-  if (strcmp(row.zStatus, "pending") != 0) {
-    mpResultErrorf(ctx, "%s: illegal transition %s -> sent", zFunc,
-                   row.zStatus);
-    goto mark_sent_abort;
   }
   if (iLeaseMs < 0) {
     rc = mpConfigInt(p, "lease_seconds", &iLeaseMs);

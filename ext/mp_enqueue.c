@@ -58,6 +58,28 @@ static const char *mpParseModeByName(const char *z) {
 }
 
 /*
+** Returns 1 if z[0..n) would show no characters in Telegram: only white
+** space once the markup of zParseMode is set aside (tags in HTML, markup
+** characters in Markdown). Telegram refuses such a text ("message text is
+** empty"), so it is refused at once rather than after a round trip.
+*/
+static int mpTextIsBlank(const char *z, int n, const char *zParseMode) {
+  int bHtml = zParseMode && zParseMode[0] == 'H';
+  int bMarkdown = zParseMode && zParseMode[0] == 'M';
+  for (int i = 0; i < n; i++) {
+    char c = z[i];
+    if (bHtml && c == '<') {
+      while (i < n && z[i] != '>') i++;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    if (bMarkdown && strchr("*_~`|[]()>", c)) continue;
+    return 0;
+  }
+  return 1;
+}
+
+/*
 ** Reads one option member (priority, delay_ms, dedup_key, parse_mode) into
 ** pOpt. Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_MISMATCH with *pzErr
 ** naming zFunc and the option (the caller frees it).
@@ -349,6 +371,12 @@ int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
   memset(&split, 0, sizeof(split));
   *pzErr = 0;
   zIdOut[0] = 0;
+  if (mpTextIsBlank(pMsg->zText, pMsg->nText, pMsg->zParseMode)) {
+    *pzErr = sqlite3_mprintf("%s: text shows nothing but white space "
+                             "(Telegram refuses an empty message)",
+                             zFunc);
+    return SQLITE_MISMATCH;
+  }
   if (pMsg->nText > MP_TELEGRAM_LIMIT) {
     /* More bytes than the limit in characters: it may need cutting. */
     rc = mpSplitRun(pMsg->zText, pMsg->nText, pMsg->zParseMode,

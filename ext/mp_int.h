@@ -212,6 +212,9 @@ int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
                       const MpRow *pRow, const char *zFrom, const char *zTo);
 int mpTransitionCheckText(const char *zFunc, const MpRow *pRow,
                           const char *zFrom, const char *zTo, char **pzErr);
+int mpTransitionOpen(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     sqlite3_value *pId, const char *zFrom, const char *zTo,
+                     MpRow *pRow);
 int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
                    const char *zTier);
 int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,

@@ -51,6 +51,7 @@
 #define MP_DETAIL_MAX      400   /* bytes of body or description stored */
 #define MP_RETRY_AFTER_MAX 86400 /* seconds; longer hints are capped */
 #define MP_RETRY_AFTER_DEF 5     /* seconds, for a 429 without a hint */
+#define MP_DURATION_MAX_MS 86400000LL /* a day: longer is a clock error */
 
 /* What the policy decided. */
 enum MpAction {
@@ -351,8 +352,9 @@ int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
                              zFunc, pAt->zTier);
     return SQLITE_MISMATCH;
   }
-  if (pAt->iDuration < -1) {
-    *pzErr = sqlite3_mprintf("%s: duration_ms must not be negative", zFunc);
+  if (pAt->iDuration < -1 || pAt->iDuration > MP_DURATION_MAX_MS) {
+    *pzErr = sqlite3_mprintf("%s: duration_ms must be between 0 and %lld",
+                             zFunc, MP_DURATION_MAX_MS);
     return SQLITE_MISMATCH;
   }
   rc = mpAnswerParse(pAt->zBody, pAt->nBody, &answer);
@@ -434,7 +436,9 @@ static void mpReportFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (argc >= 5 && sqlite3_value_type(argv[4]) != SQLITE_NULL) {
     if (mpArgInt(ctx, argv[4], zFunc, "duration_ms", &at.iDuration)) return;
-    if (at.iDuration < 0) at.iDuration = -2;
+    if (at.iDuration < 0 || at.iDuration > MP_DURATION_MAX_MS) {
+      at.iDuration = -2; /* out of range: refused by mpReportOne() */
+    }
   }
   rc = mpReportOne(p, zFunc, &at, &zOutcome, &zErr);
   if (rc != SQLITE_OK) {

@@ -68,6 +68,27 @@ int mpTransitionCheck(sqlite3_context *ctx, const char *zFunc,
 }
 
 /*
+** Opens the transaction of a transition of the message pId from a state
+** in zFrom to zTo: takes the write lock, finds the row and checks the
+** transition and the lease token. Returns SQLITE_OK with the transaction
+** open and pRow filled, or sets the error on ctx, closes the transaction
+** and returns an error code.
+*/
+int mpTransitionOpen(sqlite3_context *ctx, MpState *p, const char *zFunc,
+                     sqlite3_value *pId, const char *zFrom, const char *zTo,
+                     MpRow *pRow) {
+  int rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return rc;
+  }
+  rc = mpFindRow(ctx, p, zFunc, pId, pRow);
+  if (rc == SQLITE_OK) rc = mpTransitionCheck(ctx, zFunc, pRow, zFrom, zTo);
+  if (rc != SQLITE_OK) mpRollback(p);
+  return rc;
+}
+
+/*
 ** Adds the mp_stats counters of a transition out of zFrom: every
 ** transition counts in 'updated', and a message leaving 'sent' also counts
 ** the claim that put it there (see mp_stats.c).
@@ -282,15 +303,8 @@ static void mpMarkFailedFunc(sqlite3_context *ctx, int argc,
   }
   f.bRetryable = (int)bRetryable;
   f.iRetryAfterMs = iRetryAfter < 0 ? -1 : iRetryAfter * 1000;
-  rc = mpBegin(p);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-      mpTransitionCheck(ctx, zFunc, &row, "sent|pending",
-                        bRetryable ? "pending" : "failed")) {
-    mpRollback(p);
+  if (mpTransitionOpen(ctx, p, zFunc, argv[0], "sent|pending",
+                       bRetryable ? "pending" : "failed", &row)) {
     return;
   }
   rc = mpApplyFailure(p, &row, &f, &zStatus);
@@ -311,15 +325,9 @@ static void mpReleaseFunc(sqlite3_context *ctx, int argc,
   MpState *p = sqlite3_user_data(ctx);
   MpRow row;
   sqlite3_stmt *pStmt = 0;
-  int rc = mpBegin(p);
+  int rc;
   (void)argc;
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-      mpTransitionCheck(ctx, zFunc, &row, "sent", "pending")) {
-    mpRollback(p);
+  if (mpTransitionOpen(ctx, p, zFunc, argv[0], "sent", "pending", &row)) {
     return;
   }
   rc = sqlite3_prepare_v2(
@@ -351,15 +359,9 @@ static void mpRequeueFunc(sqlite3_context *ctx, int argc,
   MpRow row;
   i64 iNow = mpNowMs(p);
   sqlite3_stmt *pStmt;
-  int rc = mpBegin(p);
+  int rc;
   (void)argc;
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-      mpTransitionCheck(ctx, zFunc, &row, "failed", "pending")) {
-    mpRollback(p);
+  if (mpTransitionOpen(ctx, p, zFunc, argv[0], "failed", "pending", &row)) {
     return;
   }
   pStmt = mpStmt(p, MP_STMT_REQUEUE,
