@@ -20,8 +20,9 @@
 **
 ** HOW IT WORKS
 **
-** The order is priority (critical first), then order_at (enqueue time plus
-** delay), then seq. The claim walks the queue index in exactly that order,
+** The order is priority (critical first), then order_at (0, or the due time
+** of a delayed message: see mp_enqueue.c), then seq, the commit order.
+** The claim walks the queue index in exactly that order,
 ** one priority at a time, stopping at the first row whose order_at is
 ** still in the future. A chat counts once: its first row in that order is
 ** its head, and only a head can be claimed, and only while no message of

@@ -11,7 +11,8 @@
 **
 ** Options (a JSON object, every key optional):
 **   priority    "low" | "normal" | "high" | "critical", or 0..3 (normal)
-**   delay_ms    0..31536000000: the message joins the queue that much later
+**   delay_ms    0..31536000000: the message joins the queue that much
+**               later, behind the messages of its priority that are due
 **   dedup_key   text; while a row holds it, enqueueing it again returns
 **               that row's id and stores nothing
 **   parse_mode  "HTML" | "MarkdownV2" | "Markdown" (none: plain text)
@@ -64,8 +65,12 @@ static const char *mpParseModeByName(const char *z) {
 ** empty"), so it is refused at once rather than after a round trip.
 */
 static int mpTextIsBlank(const char *z, int n, const char *zParseMode) {
+  /* The markup characters: legacy Markdown has fewer than MarkdownV2. */
+  const char *zMarkup = zParseMode == 0             ? ""
+                        : zParseMode[0] == 'H'      ? ""
+                        : strcmp(zParseMode, "Markdown") == 0 ? "*_`["
+                                                             : "*_~`|[]()>";
   int bHtml = zParseMode && zParseMode[0] == 'H';
-  int bMarkdown = zParseMode && zParseMode[0] == 'M';
   for (int i = 0; i < n; i++) {
     char c = z[i];
     if (bHtml && c == '<') {
@@ -73,7 +78,7 @@ static int mpTextIsBlank(const char *z, int n, const char *zParseMode) {
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    if (bMarkdown && strchr("*_~`|[]()>", c)) continue;
+    if (zMarkup[0] && strchr(zMarkup, c)) continue;
     return 0;
   }
   return 1;
@@ -177,6 +182,17 @@ static int mpEnqueueOptions(sqlite3_context *ctx, sqlite3_value *pArg,
 }
 
 /*
+** Returns order_at, a message's place in the queue after its priority:
+** 0 for a message due at once, so that those go strictly in seq order, the
+** order in which they were committed, whatever the clocks of the
+** producers say; the time it becomes due for a delayed one, which then
+** waits behind the messages due at once.
+*/
+static i64 mpOrderAt(i64 iNow, i64 iDelayMs) {
+  return iDelayMs > 0 ? iNow + iDelayMs : 0;
+}
+
+/*
 ** Copies the id of the row holding dedup key zKey into zIdOut.
 */
 static int mpEnqueueDedupHit(MpState *p, const char *zKey, char *zIdOut) {
@@ -229,7 +245,7 @@ static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
                  "INSERT INTO messages(seq, id, chat_id, message_text, "
                  "timestamp, event_data, created_at, updated_at, priority, "
                  "parse_mode, dedup_key, order_at, due_at, checksum) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?7, ?8, ?9, ?10, ?10, "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?7, ?8, ?9, ?12, ?10, "
                  "?11) "
                  "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO "
                  "NOTHING");
@@ -248,6 +264,7 @@ static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
     sqlite3_bind_text(pStmt, 9, pMsg->zDedup, -1, SQLITE_STATIC);
   }
   sqlite3_bind_int64(pStmt, 10, iNow + pMsg->iDelayMs);
+  sqlite3_bind_int64(pStmt, 12, mpOrderAt(iNow, pMsg->iDelayMs));
   sqlite3_bind_blob(pStmt, 11, aSum, MP_CHECKSUM_BYTES, SQLITE_STATIC);
   /*
   ** The seq is read first, then used: outside a transaction another writer
@@ -312,7 +329,7 @@ static int mpEnqueueParts(MpState *p, const MpMessage *pMsg,
         "SELECT s.seq + j.key, ?1 || printf('-%04x-%012x', 32768 | "
         "(((s.seq + j.key) >> 48) & 16383), (s.seq + j.key) & "
         "281474976710655), ?2, j.value, ?3, ?4, ?3, ?3, ?5, ?6, "
-        "CASE WHEN j.key = 0 THEN ?7 END, ?8, ?8, "
+        "CASE WHEN j.key = 0 THEN ?7 END, ?11, ?8, "
         "substr(?9, 32 * j.key + 1, 32) "
         "FROM (SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
         "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1 AS seq) AS s, "
@@ -338,6 +355,7 @@ static int mpEnqueueParts(MpState *p, const MpMessage *pMsg,
       sqlite3_bind_text(pStmt, 7, pMsg->zDedup, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int64(pStmt, 8, iNow + pMsg->iDelayMs);
+    sqlite3_bind_int64(pStmt, 11, mpOrderAt(iNow, pMsg->iDelayMs));
     sqlite3_bind_blob(pStmt, 9, aSum, MP_CHECKSUM_BYTES * pSplit->nPart,
                       SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 10, sqlite3_str_value(pParts), -1, SQLITE_STATIC);

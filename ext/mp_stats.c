@@ -286,10 +286,13 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
   for (int iPrio = 0; rc == SQLITE_OK && iPrio <= MP_PRIORITY_CRITICAL;
        iPrio++) {
     i64 iAt = -1;
+    /* The first in queue order: the oldest of those due at once (order_at
+    ** 0, lowest seq), else the earliest delayed one that is due. */
     rc = mpStatsQuery(p,
-                      "SELECT order_at FROM messages WHERE status = 'pending' "
-                      "AND priority = ?2 AND order_at <= ?1 "
-                      "ORDER BY order_at LIMIT 1",
+                      "SELECT CASE WHEN order_at = 0 THEN created_at * 1000 "
+                      "ELSE order_at END FROM messages "
+                      "WHERE status = 'pending' AND priority = ?2 "
+                      "AND order_at <= ?1 ORDER BY order_at, seq LIMIT 1",
                       iPrio, &iAt);
     if (iAt >= 0 && (b->iOldestMs < 0 || iAt < b->iOldestMs)) {
       b->iOldestMs = iAt;

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS messages(
   priority INTEGER NOT NULL DEFAULT 1 CHECK (priority BETWEEN 0 AND 3),
   parse_mode TEXT,                 -- NULL, 'HTML', 'MarkdownV2', 'Markdown'
   dedup_key TEXT,                  -- unique while the row exists
-  order_at INTEGER NOT NULL DEFAULT 0,  -- ms: place in the queue
+  order_at INTEGER NOT NULL DEFAULT 0,  -- 0, or for a delayed message
+                                        -- the ms it is due: its place
+                                        -- after priority (then seq)
   due_at INTEGER NOT NULL DEFAULT 0,    -- ms: earliest next attempt
   lease_until INTEGER,             -- ms: while sent, when the lease ends
   lease_token TEXT,                -- while sent, the claim's token
