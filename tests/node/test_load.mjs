@@ -179,7 +179,7 @@ describe('enqueue options', () => {
       'event_data, timestamp, created_at, order_at, due_at, length(checksum) AS sum') }, {
       chat_id: 12345, message_text: 'Build finished', status: 'pending', retry_count: 0, priority: 1,
       parse_mode: null, dedup_key: null, event_data: null, timestamp: T0 / 1000, created_at: T0 / 1000,
-      order_at: T0, due_at: T0, sum: 32,
+      order_at: 0, due_at: T0, sum: 32,
     });
   });
 

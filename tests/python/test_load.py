@@ -194,7 +194,7 @@ class Enqueue(MpTestCase):
                      "due_at", "typeof(chat_id)", "length(checksum)",
                      "telegram_message_id", "tier_used", "error_message")
         self.assertEqual(r, (12345, "Build finished", "pending", 0, 1, None, None,
-                             None, T0 // 1000, T0 // 1000, T0 // 1000, T0, T0,
+                             None, T0 // 1000, T0 // 1000, T0 // 1000, 0, T0,
                              "integer", 32, None, None, None))
         # ids sort by time: a later enqueue has a larger id
         self.one("SELECT mp_clock_advance(1)")
