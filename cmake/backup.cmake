@@ -7,32 +7,14 @@
 #   build/mp-restore BACKUP NEW_DB [--key SPEC]    (tools/restore/)
 #
 # tests/backup/*.slt need nothing here: cmake/tests.cmake registers every
-# .slt file (as slt/backup/<name>.slt). This file adds the Python drivers
-# and a replay of the backup decoder's fuzz harness.
+# .slt file (as slt/backup/<name>.slt). This file adds the Python drivers;
+# the backup decoder's fuzz harness is built and run by cmake/fuzz.cmake.
 include(GNUInstallDirs)
 
 add_executable(mp-restore tools/restore/restore.c tools/restore/restore_codec.c)
 target_include_directories(mp-restore PRIVATE tools/restore)
 target_link_libraries(mp-restore PRIVATE mp_static OpenSSL::Crypto)
 install(TARGETS mp-restore RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-
-# The decoder's fuzz properties over generated inputs, with any compiler.
-add_executable(mp_fuzz_backup tests/fuzz/fuzz_backup.c tools/restore/restore_codec.c)
-target_compile_definitions(mp_fuzz_backup PRIVATE MP_FUZZ_STANDALONE)
-target_include_directories(mp_fuzz_backup PRIVATE tools/restore)
-target_link_libraries(mp_fuzz_backup PRIVATE OpenSSL::Crypto)
-add_test(NAME fuzz/backup_replay COMMAND mp_fuzz_backup -runs=5000)
-
-# The libFuzzer harness itself (clang only, not built by default):
-#   cmake --build build --target fuzz_backup && build/fuzz_backup -max_total_time=60
-if(CMAKE_C_COMPILER_ID MATCHES "Clang")
-  add_executable(fuzz_backup EXCLUDE_FROM_ALL
-                 tests/fuzz/fuzz_backup.c tools/restore/restore_codec.c)
-  target_include_directories(fuzz_backup PRIVATE tools/restore)
-  target_compile_options(fuzz_backup PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_options(fuzz_backup PRIVATE -fsanitize=fuzzer,address,undefined)
-  target_link_libraries(fuzz_backup PRIVATE OpenSSL::Crypto)
-endif()
 
 # The Python drivers need Debian's interpreter: it can load extensions.
 find_program(MP_BACKUP_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)

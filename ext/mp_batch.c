@@ -40,6 +40,7 @@
 #include <string.h>
 
 #define MP_BATCH_MAX_BYTES (64 * 1024 * 1024) /* the JSON argument */
+#define SMALLEST_I64       (-9223372036854775807LL - 1)
 
 /*
 ** Reads the JSON array argument of zFunc. Returns SQLITE_OK with pIter
@@ -85,12 +86,12 @@ static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
         rc = SQLITE_MISMATCH;
       }
     } else if (mpJsonKeyIs(&key, "text")) {
-      char *z = val.eType == MP_JSON_STRING ? mpJsonString(&val, 0) : 0;
-      int n = z ? (int)strlen(z) : 0;
+      int n = 0;
+      char *z = val.eType == MP_JSON_STRING ? mpJsonString(&val, &n) : 0;
       sqlite3_free((char *)pMsg->zText);
       pMsg->zText = z;
       pMsg->nText = n;
-      if (z == 0 || n == 0 || n > MP_TEXT_MAX_BYTES ||
+      if (z == 0 || n == 0 || n > MP_TEXT_MAX_BYTES || (int)strlen(z) != n ||
           !mpUtf8Valid((const unsigned char *)z, n)) {
         *pzErr = sqlite3_mprintf("%s: text must be a non-empty string of at "
                                  "most %d bytes without NUL",
@@ -308,7 +309,10 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
     rc = mpBatchInt(zWhere, pElem, "status", &at.iStatus, pzErr);
   }
   if (rc == SQLITE_OK) {
-    rc = mpBatchInt(zWhere, pElem, "duration_ms", &at.iDuration, pzErr);
+    i64 iDuration = SMALLEST_I64;
+    rc = mpBatchInt(zWhere, pElem, "duration_ms", &iDuration, pzErr);
+    /* Absent: unknown (-1); negative: refused by mpReportOne() (-2). */
+    at.iDuration = iDuration == SMALLEST_I64 ? -1 : iDuration < 0 ? -2 : iDuration;
   }
   if (rc == SQLITE_OK && mpBatchMember(pElem, "body", &body)) {
     if (body.eType == MP_JSON_STRING) {
@@ -325,7 +329,6 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
     rc = SQLITE_MISMATCH;
   }
   if (rc == SQLITE_OK) {
-    if (at.iDuration < 0) at.iDuration = at.iDuration == -1 ? -1 : -2;
     at.zId = zId;
     at.nId = (int)strlen(zId);
     at.zTier = zTier;

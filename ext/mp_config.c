@@ -249,6 +249,23 @@ int mpConfigApplyJson(sqlite3_context *ctx, MpState *p, const char *zFunc,
         sqlite3_finalize(pConv);
         return rcItem;
       }
+      if (val.eType == MP_JSON_STRING) {
+        int n = 0;
+        char *z = mpJsonString(&val, &n);
+        int bNul = z && (int)strlen(z) != n;
+        sqlite3_free(z);
+        if (z == 0) {
+          sqlite3_finalize(pConv);
+          sqlite3_result_error_nomem(ctx);
+          return SQLITE_NOMEM;
+        }
+        if (bNul) {
+          mpResultErrorf(ctx, "%s: %s must not contain NUL", zFunc,
+                         pKey->zName);
+          sqlite3_finalize(pConv);
+          return SQLITE_MISMATCH;
+        }
+      }
       if (val.eType == MP_JSON_NULL) {
         /* null restores the default, as mp_config(key, NULL) does. */
         rcItem = bStore ? mpConfigStore(p, pKey, pVal) : SQLITE_OK;

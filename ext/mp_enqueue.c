@@ -94,9 +94,10 @@ int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
   if (mpJsonKeyIs(pKey, "priority")) {
     i64 v = -1;
     if (pVal->eType == MP_JSON_STRING) {
-      char *z = mpJsonString(pVal, 0);
+      int n = 0;
+      char *z = mpJsonString(pVal, &n);
       if (z == 0) return SQLITE_NOMEM;
-      v = mpPriorityByName(z);
+      v = (int)strlen(z) == n ? mpPriorityByName(z) : -1;
       sqlite3_free(z);
     } else if (pVal->eType == MP_JSON_NUMBER && mpJsonInt(pVal, &v)) {
       v = -1;
@@ -133,8 +134,9 @@ int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
       return SQLITE_MISMATCH;
     }
   } else if (mpJsonKeyIs(pKey, "parse_mode")) {
-    char *z = pVal->eType == MP_JSON_STRING ? mpJsonString(pVal, 0) : 0;
-    pOpt->zParseMode = z ? mpParseModeByName(z) : 0;
+    int n = 0;
+    char *z = pVal->eType == MP_JSON_STRING ? mpJsonString(pVal, &n) : 0;
+    pOpt->zParseMode = z && (int)strlen(z) == n ? mpParseModeByName(z) : 0;
     sqlite3_free(z);
     if (pVal->eType == MP_JSON_NULL) return SQLITE_OK;
     if (pOpt->zParseMode == 0) {
