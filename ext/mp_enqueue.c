@@ -431,14 +431,22 @@ int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
 */
 int mpEnqueueMessage(sqlite3_context *ctx, MpState *p, const char *zFunc,
                      const MpMessage *pMsg) {
-  char zId[MP_ID_BUFFER];
+  /* Allocated before the INSERT commits: a stored message must not be
+  ** reported as failed because its id could not be copied afterwards. */
+  char *zId = sqlite3_malloc64(MP_ID_BUFFER);
   char *zErr = 0;
-  int rc = mpEnqueueStore(p, zFunc, pMsg, zId, &zErr);
+  int rc;
+  if (zId == 0) {
+    sqlite3_result_error_nomem(ctx);
+    return SQLITE_NOMEM;
+  }
+  rc = mpEnqueueStore(p, zFunc, pMsg, zId, &zErr);
   if (rc != SQLITE_OK) {
+    sqlite3_free(zId);
     mpResultMsg(ctx, rc, zErr);
     return rc;
   }
-  sqlite3_result_text(ctx, zId, -1, SQLITE_TRANSIENT);
+  sqlite3_result_text(ctx, zId, -1, sqlite3_free);
   return SQLITE_OK;
 }
 

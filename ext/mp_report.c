@@ -292,11 +292,14 @@ static int mpReportApply(MpState *p, const MpRow *pRow, int eAction,
       f.bInDoubt = 1;
       f.bRetryable = iPolicy == 0;
       rc = mpApplyFailure(p, pRow, &f, &zStatus);
-      *pzOutcome = strcmp(zStatus, "pending") == 0 ? "in_doubt" : "failed";
+      *pzOutcome = rc == SQLITE_OK && strcmp(zStatus, "pending") == 0
+                       ? "in_doubt"
+                       : "failed";
       return rc;
     case MP_ACT_RETRY:
       rc = mpApplyFailure(p, pRow, &f, &zStatus);
-      *pzOutcome = strcmp(zStatus, "pending") == 0 ? "retry" : "failed";
+      *pzOutcome =
+          rc == SQLITE_OK && strcmp(zStatus, "pending") == 0 ? "retry" : "failed";
       return rc;
     default:
       f.bRetryable = 0;

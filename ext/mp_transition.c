@@ -223,7 +223,9 @@ int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
   char *zStored = 0;
   sqlite3_stmt *pStmt;
   int bRetry, nRetry;
-  int rc = mpConfigInt(p, "max_retry_count", &nMaxRetry);
+  int rc;
+  *pzStatus = "failed"; /* what the caller sees if this fails */
+  rc = mpConfigInt(p, "max_retry_count", &nMaxRetry);
   if (rc == SQLITE_OK) rc = mpConfigInt(p, "retry_interval_seconds", &iBase);
   if (rc == SQLITE_OK) rc = mpConfigInt(p, "backoff_max_seconds", &iCap);
   if (rc != SQLITE_OK) return rc;

@@ -325,6 +325,12 @@ int mpBegin(MpState *p) {
   int rc;
   sqlite3_free(p->zSavedErr);
   p->zSavedErr = 0;
+  /* Prepare what closes the savepoint first: once it is open, closing it
+  ** must not depend on memory being available. */
+  if (mpStmt(p, MP_STMT_ROLLBACK_TO, "ROLLBACK TO mp_txn") == 0 ||
+      mpStmt(p, MP_STMT_RELEASE, "RELEASE mp_txn") == 0) {
+    return sqlite3_errcode(p->db) ? sqlite3_errcode(p->db) : SQLITE_NOMEM;
+  }
   rc = mpExec(p, MP_STMT_SAVEPOINT, "SAVEPOINT mp_txn");
   if (rc != SQLITE_OK) {
     if (!sqlite3_get_autocommit(p->db) ||
