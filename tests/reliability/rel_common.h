@@ -1,0 +1,90 @@
+/*
+** SPDX-License-Identifier: MIT
+**
+** rel_common.h: what the reliability tests (crash.c, ioerr.c, oom.c)
+** share: running SQL, a digest of mp's tables, and the checks every test
+** applies to a database after a fault:
+**
+**   relIntegrity()   PRAGMA integrity_check is "ok" and mp_verify() is 0
+**   relInvariants()  no half-applied transition is visible (see the table
+**                    in rel_common.c), and mp_stats equals the real counts
+**   relDigest()      a 64-bit digest of every row of mp's tables, to tell
+**                    whether two databases hold the same state
+*/
+#ifndef REL_COMMON_H
+#define REL_COMMON_H
+
+#include <sqlite3.h>
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+typedef unsigned char u8;
+
+/* Results of relInvariants() and relIntegrity(). */
+#define REL_OK  0 /* Every check held */
+#define REL_BAD 1 /* A check failed; the reason is in zWhy */
+#define REL_ERR 2 /* The database could not be read; the error is in zWhy */
+
+/*
+** Runs zSql (one or more statements), discarding any rows. Returns the
+** SQLite result code of the first statement that failed, or SQLITE_OK.
+*/
+int relExec(sqlite3 *db, const char *zSql);
+
+/*
+** Runs zSql and stores the first column of its first row in *piOut (left
+** alone when there is no row). Returns an SQLite result code.
+*/
+int relInt(sqlite3 *db, const char *zSql, i64 *piOut);
+
+/*
+** Runs zSql and copies the first column of its first row, as text, into
+** zOut (nOut bytes, always NUL-terminated; "" for NULL or no row). Returns
+** an SQLite result code.
+*/
+int relText(sqlite3 *db, const char *zSql, char *zOut, int nOut);
+
+/*
+** Sets *piDigest to a digest of every row of messages, mp_counter,
+** mp_chat, mp_attempt and mp_meta (a missing table counts as absent, so an
+** empty database has a digest too). Returns an SQLite result code.
+*/
+int relDigest(sqlite3 *db, u64 *piDigest);
+
+/*
+** Returns 1 if db holds mp's schema (mp_init() committed), 0 if not, or
+** -1 when the schema could not be read.
+*/
+int relHasSchema(sqlite3 *db);
+
+/*
+** Checks the state invariants listed in rel_common.c. Returns REL_OK,
+** REL_BAD or REL_ERR with the first failure described in zWhy.
+*/
+int relInvariants(sqlite3 *db, char *zWhy, int nWhy);
+
+/*
+** Checks PRAGMA integrity_check and, when the schema exists, mp_verify().
+** Returns REL_OK, REL_BAD or REL_ERR with the failure in zWhy.
+*/
+int relIntegrity(sqlite3 *db, char *zWhy, int nWhy);
+
+/*
+** Opens zPath with VFS zVfs (NULL: the default) and registers mp on the
+** connection. Returns the connection, or NULL with the reason on stderr
+** (the handle is closed then).
+*/
+sqlite3 *relOpen(const char *zPath, const char *zVfs);
+
+/*
+** Removes zPath and its -wal, -shm and -journal files.
+*/
+void relRemoveDb(const char *zPath);
+
+/*
+** Returns the value of a positive integer command-line option, or exits
+** with a usage message naming zOpt.
+*/
+long relArgLong(const char *zOpt, const char *zVal);
+
+#endif /* REL_COMMON_H */
