@@ -81,8 +81,8 @@ static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
       bChat = val.eType == MP_JSON_NUMBER &&
               mpJsonInt(&val, &pMsg->iChat) == SQLITE_OK && pMsg->iChat != 0;
       if (!bChat) {
-        *pzErr = sqlite3_mprintf("%s: chat_id must be a non-zero integer",
-                                 zWhere);
+        *pzErr =
+            sqlite3_mprintf("%s: chat_id must be a non-zero integer", zWhere);
         rc = SQLITE_MISMATCH;
       }
     } else if (mpJsonKeyIs(&key, "text")) {
@@ -260,8 +260,8 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
     rc = mpBatchInt(zWhere, pElem, "telegram_message_id", &iTelegramId, pzErr);
   }
   if (rc == SQLITE_OK && (zId == 0 || iTelegramId < 0)) {
-    *pzErr = sqlite3_mprintf("%s: id and telegram_message_id are required",
-                             zWhere);
+    *pzErr =
+        sqlite3_mprintf("%s: id and telegram_message_id are required", zWhere);
     rc = SQLITE_MISMATCH;
   }
   if (rc == SQLITE_OK) rc = mpBegin(p);
@@ -312,7 +312,9 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
     i64 iDuration = SMALLEST_I64;
     rc = mpBatchInt(zWhere, pElem, "duration_ms", &iDuration, pzErr);
     /* Absent: unknown (-1); negative: refused by mpReportOne() (-2). */
-    at.iDuration = iDuration == SMALLEST_I64 ? -1 : iDuration < 0 ? -2 : iDuration;
+    at.iDuration = iDuration == SMALLEST_I64 ? -1
+                   : iDuration < 0           ? -2
+                                             : iDuration;
   }
   if (rc == SQLITE_OK && mpBatchMember(pElem, "body", &body)) {
     if (body.eType == MP_JSON_STRING) {

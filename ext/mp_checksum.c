@@ -59,8 +59,8 @@ int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
                int nParseMode, u8 *aOut) {
   static const char zTag[] = "mp-checksum-v1";
   u8 aStack[2048];
-  u64 nAll = sizeof(zTag) + 8 + 3 * 9 + (u64)nText + (u64)nEvent +
-             (u64)nParseMode;
+  u64 nAll =
+      sizeof(zTag) + 8 + 3 * 9 + (u64)nText + (u64)nEvent + (u64)nParseMode;
   u8 *aBuf = nAll <= sizeof(aStack) ? aStack : sqlite3_malloc64(nAll);
   u8 *a = aBuf;
   EVP_MD_CTX *pCtx = p->pDigest;

@@ -66,15 +66,16 @@ static const char *mpParseModeByName(const char *z) {
 */
 static int mpTextIsBlank(const char *z, int n, const char *zParseMode) {
   /* The markup characters: legacy Markdown has fewer than MarkdownV2. */
-  const char *zMarkup = zParseMode == 0             ? ""
-                        : zParseMode[0] == 'H'      ? ""
+  const char *zMarkup = zParseMode == 0                       ? ""
+                        : zParseMode[0] == 'H'                ? ""
                         : strcmp(zParseMode, "Markdown") == 0 ? "*_`["
-                                                             : "*_~`|[]()>";
+                                                              : "*_~`|[]()>";
   int bHtml = zParseMode && zParseMode[0] == 'H';
   for (int i = 0; i < n; i++) {
     char c = z[i];
     if (bHtml && c == '<') {
-      while (i < n && z[i] != '>') i++;
+      while (i < n && z[i] != '>')
+        i++;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
@@ -103,9 +104,10 @@ int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
       v = -1;
     }
     if (v < 0 || v > 3) {
-      *pzErr = sqlite3_mprintf("%s: priority must be low, normal, high, critical or "
-                     "0-3, got %.*s",
-                     zFunc, pVal->n, pVal->z);
+      *pzErr =
+          sqlite3_mprintf("%s: priority must be low, normal, high, critical or "
+                          "0-3, got %.*s",
+                          zFunc, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
     pOpt->iPriority = (int)v;
@@ -113,9 +115,10 @@ int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
     i64 v = -1;
     if (pVal->eType != MP_JSON_NUMBER || mpJsonInt(pVal, &v) || v < 0 ||
         v > MP_DELAY_MAX_MS) {
-      *pzErr = sqlite3_mprintf("%s: delay_ms must be an integer from 0 to %lld, "
-                     "got %.*s",
-                     zFunc, MP_DELAY_MAX_MS, pVal->n, pVal->z);
+      *pzErr =
+          sqlite3_mprintf("%s: delay_ms must be an integer from 0 to %lld, "
+                          "got %.*s",
+                          zFunc, MP_DELAY_MAX_MS, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
     pOpt->iDelayMs = v;
@@ -129,26 +132,28 @@ int mpEnqueueOption(const char *zFunc, const MpJsonValue *pKey,
     pOpt->zDedup = mpJsonString(pVal, &n);
     if (pOpt->zDedup == 0) return SQLITE_NOMEM;
     if (n == 0 || n > MP_KEY_MAX_BYTES || (int)strlen(pOpt->zDedup) != n) {
-      *pzErr = sqlite3_mprintf("%s: dedup_key must be 1 to %d bytes without NUL",
-                     zFunc, MP_KEY_MAX_BYTES);
+      *pzErr =
+          sqlite3_mprintf("%s: dedup_key must be 1 to %d bytes without NUL",
+                          zFunc, MP_KEY_MAX_BYTES);
       return SQLITE_MISMATCH;
     }
   } else if (mpJsonKeyIs(pKey, "parse_mode")) {
     int n = 0;
     char *z = pVal->eType == MP_JSON_STRING ? mpJsonString(pVal, &n) : 0;
+    if (pVal->eType == MP_JSON_STRING && z == 0) return SQLITE_NOMEM;
     pOpt->zParseMode = z && (int)strlen(z) == n ? mpParseModeByName(z) : 0;
     sqlite3_free(z);
     if (pVal->eType == MP_JSON_NULL) return SQLITE_OK;
     if (pOpt->zParseMode == 0) {
       *pzErr = sqlite3_mprintf("%s: parse_mode must be HTML, MarkdownV2 or "
-                     "Markdown, got %.*s",
-                     zFunc, pVal->n, pVal->z);
+                               "Markdown, got %.*s",
+                               zFunc, pVal->n, pVal->z);
       return SQLITE_MISMATCH;
     }
   } else {
     *pzErr = sqlite3_mprintf("%s: unknown option %.*s (expected priority, "
-                   "delay_ms, dedup_key or parse_mode)",
-                   zFunc, pKey->n, pKey->z);
+                             "delay_ms, dedup_key or parse_mode)",
+                             zFunc, pKey->n, pKey->z);
     return SQLITE_MISMATCH;
   }
   return SQLITE_OK;
@@ -218,7 +223,8 @@ static int mpEnqueueNextSeq(MpState *p, i64 *piSeq) {
              "SELECT max(ifnull((SELECT max(seq) FROM messages), 0), "
              "(SELECT n FROM mp_counter WHERE name = 'seq_hwm')) + 1");
   if (pStmt == 0) return sqlite3_errcode(p->db);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) *piSeq = sqlite3_column_int64(pStmt, 0);
+  if (sqlite3_step(pStmt) == SQLITE_ROW)
+    *piSeq = sqlite3_column_int64(pStmt, 0);
   return mpStmtFinish(pStmt);
 }
 
@@ -243,14 +249,15 @@ static int mpEnqueueRow(MpState *p, const MpMessage *pMsg, char *zIdOut,
   if (rc != SQLITE_OK) return rc;
   iNow = mpNowMs(p);
   mpIdPrefix(p, iNow, zPrefix);
-  pStmt = mpStmt(p, MP_STMT_ENQUEUE,
-                 "INSERT INTO messages(seq, id, chat_id, message_text, "
-                 "timestamp, event_data, created_at, updated_at, priority, "
-                 "parse_mode, dedup_key, order_at, due_at, checksum) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?7, ?8, ?9, ?12, ?10, "
-                 "?11) "
-                 "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO "
-                 "NOTHING");
+  pStmt =
+      mpStmt(p, MP_STMT_ENQUEUE,
+             "INSERT INTO messages(seq, id, chat_id, message_text, "
+             "timestamp, event_data, created_at, updated_at, priority, "
+             "parse_mode, dedup_key, order_at, due_at, checksum) "
+             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?5, ?7, ?8, ?9, ?12, ?10, "
+             "?11) "
+             "ON CONFLICT(dedup_key) WHERE dedup_key IS NOT NULL DO "
+             "NOTHING");
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_int64(pStmt, 3, pMsg->iChat);
   sqlite3_bind_text(pStmt, 4, zText, nText, SQLITE_STATIC);

@@ -48,9 +48,9 @@
 #include <string.h>
 
 #define MP_BODY_MAX_BYTES  (1024 * 1024)
-#define MP_DETAIL_MAX      400   /* bytes of body or description stored */
-#define MP_RETRY_AFTER_MAX 86400 /* seconds; longer hints are capped */
-#define MP_RETRY_AFTER_DEF 5     /* seconds, for a 429 without a hint */
+#define MP_DETAIL_MAX      400        /* bytes of body or description stored */
+#define MP_RETRY_AFTER_MAX 86400      /* seconds; longer hints are capped */
+#define MP_RETRY_AFTER_DEF 5          /* seconds, for a 429 without a hint */
 #define MP_DURATION_MAX_MS 86400000LL /* a day: longer is a clock error */
 
 /* What the policy decided. */
@@ -298,8 +298,9 @@ static int mpReportApply(MpState *p, const MpRow *pRow, int eAction,
       return rc;
     case MP_ACT_RETRY:
       rc = mpApplyFailure(p, pRow, &f, &zStatus);
-      *pzOutcome =
-          rc == SQLITE_OK && strcmp(zStatus, "pending") == 0 ? "retry" : "failed";
+      *pzOutcome = rc == SQLITE_OK && strcmp(zStatus, "pending") == 0
+                       ? "retry"
+                       : "failed";
       return rc;
     default:
       f.bRetryable = 0;
@@ -365,8 +366,8 @@ int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
                 ? mpPolicyTelegram((int)pAt->iStatus, &answer)
                 : mpPolicyOther((int)pAt->iStatus);
   if (rc == SQLITE_OK && eAction != MP_ACT_CONFIRM) {
-    zDetail = mpReportDetail(zTier, (int)pAt->iStatus, pAt->zBody,
-                             pAt->nBody, &answer);
+    zDetail = mpReportDetail(zTier, (int)pAt->iStatus, pAt->zBody, pAt->nBody,
+                             &answer);
     if (zDetail == 0) rc = SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) rc = mpBegin(p);

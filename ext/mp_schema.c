@@ -125,7 +125,8 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int nConfig = 0;
   i64 iFrom = 0;
   int rc, bOwn;
-  sqlite3_str *pOut;
+  sqlite3_str *pOut = 0;
+  sqlite3_stmt *apUndo[2] = { 0, 0 }; /* ROLLBACK and COMMIT, prepared */
   if (argc == 1) {
     if (mpArgText(ctx, argv[0], "mp_init", "config", 65536, 1, &zConfig,
                   &nConfig)) {
@@ -144,43 +145,56 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   ** failing. Inside the caller's transaction it nests in a savepoint.
   */
   bOwn = sqlite3_get_autocommit(p->db);
-  rc = sqlite3_exec(p->db, "SAVEPOINT mp_txn", 0, 0, 0);
+  /* What ends the transaction is prepared before it opens: ending it must
+  ** not depend on memory being available then. */
+  rc = sqlite3_prepare_v2(p->db, bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn", -1,
+                          &apUndo[0], 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(p->db, bOwn ? "COMMIT" : "RELEASE mp_txn", -1,
+                            &apUndo[1], 0);
+  }
+  if (rc == SQLITE_OK) rc = sqlite3_exec(p->db, "SAVEPOINT mp_txn", 0, 0, 0);
   if (rc == SQLITE_OK && bOwn) {
     rc = sqlite3_exec(p->db, "RELEASE mp_txn; BEGIN IMMEDIATE", 0, 0, 0);
   }
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, "mp_init", p->db, rc);
-    return;
+    goto init_end;
   }
   rc = mpMigrate(ctx, p, &iFrom);
   if (rc == SQLITE_OK && zConfig) {
     rc = mpConfigApplyJson(ctx, p, "mp_init", zConfig, nConfig);
   }
   if (rc == SQLITE_OK) {
-    rc = sqlite3_exec(p->db, bOwn ? "COMMIT" : "RELEASE mp_txn", 0, 0, 0);
+    /* The summary is built before the commit: once committed, the call
+    ** must not fail for want of memory. */
+    pOut = sqlite3_str_new(p->db);
+    sqlite3_str_appendf(pOut,
+                        "{\"version\":\"%s\",\"schema_version\":%d,"
+                        "\"previous_schema_version\":%lld,\"config\":",
+                        MP_VERSION, MP_SCHEMA_VERSION, iFrom);
+    mpConfigAppendJson(p, pOut);
+    sqlite3_str_appendchar(pOut, 1, '}');
+    rc = sqlite3_str_errcode(pOut);
+    if (rc != SQLITE_OK) sqlite3_result_error_code(ctx, rc);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_step(apUndo[1]);
+    rc = sqlite3_reset(apUndo[1]);
     if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_init", p->db, rc);
   }
   if (rc != SQLITE_OK) {
-    sqlite3_exec(p->db,
-                 bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn; RELEASE mp_txn", 0, 0,
-                 0);
-    return;
-  }
-  pOut = sqlite3_str_new(p->db);
-  sqlite3_str_appendf(pOut,
-                      "{\"version\":\"%s\",\"schema_version\":%d,"
-                      "\"previous_schema_version\":%lld,\"config\":",
-                      MP_VERSION, MP_SCHEMA_VERSION, iFrom);
-  mpConfigAppendJson(p, pOut);
-  sqlite3_str_appendchar(pOut, 1, '}');
-  rc = sqlite3_str_errcode(pOut);
-  if (rc != SQLITE_OK) {
+    sqlite3_step(apUndo[0]);
+    if (!bOwn) sqlite3_exec(p->db, "RELEASE mp_txn", 0, 0, 0);
     sqlite3_free(sqlite3_str_finish(pOut));
-    sqlite3_result_error_code(ctx, rc);
-    return;
+    goto init_end;
   }
   sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
+
+init_end:
+  sqlite3_finalize(apUndo[0]);
+  sqlite3_finalize(apUndo[1]);
 }
 
 /*

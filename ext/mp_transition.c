@@ -93,10 +93,10 @@ int mpTransitionOpen(sqlite3_context *ctx, MpState *p, const char *zFunc,
 ** transition counts in 'updated', and a message leaving 'sent' also counts
 ** the claim that put it there (see mp_stats.c).
 */
-static int mpTransitionCount(MpState *p, const char *zFrom,
-                             const char *zOther, i64 iOther) {
-  return mpCounterAdd2(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1,
-                       zOther, iOther);
+static int mpTransitionCount(MpState *p, const char *zFrom, const char *zOther,
+                             i64 iOther) {
+  return mpCounterAdd2(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1, zOther,
+                       iOther);
 }
 
 /*
@@ -129,8 +129,8 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
 ** zId (an mp id or lease token). Otherwise the slow path reads the row to
 ** say what is wrong. Returns an SQLite result code.
 */
-static int mpConfirmFast(MpState *p, const char *zId, int nId,
-                         i64 iTelegramId, const char *zTier, int *pbDone) {
+static int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
+                         const char *zTier, int *pbDone) {
   const char *zToken = 0;
   sqlite3_stmt *pStmt;
   i64 iSeq;

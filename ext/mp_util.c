@@ -98,8 +98,7 @@ char *mpDbErrorText(sqlite3 *db, const char *zFunc, const char *zMsg) {
         zFunc, sqlite3_get_autocommit(db) ? "" : " within BEGIN ... COMMIT");
   }
   if (strncmp(zMsg, "no such table: ", 15) == 0) {
-    return sqlite3_mprintf("%s: %s (run SELECT mp_init() first)", zFunc,
-                           zMsg);
+    return sqlite3_mprintf("%s: %s (run SELECT mp_init() first)", zFunc, zMsg);
   }
   return sqlite3_mprintf("%s: %s", zFunc, zMsg);
 }

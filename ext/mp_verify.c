@@ -33,8 +33,8 @@ static int mpVerifyRow(MpState *p, sqlite3_stmt *pStmt) {
     return 1;
   }
   if (zText == 0) return sqlite3_column_type(pStmt, 2) == SQLITE_NULL ? 1 : -1;
-  if (mpChecksum(p, sqlite3_column_int64(pStmt, 1), zText, nText, zEvent, nEvent,
-                 zMode, nMode, aSum) != SQLITE_OK) {
+  if (mpChecksum(p, sqlite3_column_int64(pStmt, 1), zText, nText, zEvent,
+                 nEvent, zMode, nMode, aSum) != SQLITE_OK) {
     return -1;
   }
   return memcmp(aSum, sqlite3_column_blob(pStmt, 5), MP_CHECKSUM_BYTES) != 0;
