@@ -287,9 +287,10 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
        iPrio++) {
     i64 iAt = -1;
     /* The first in queue order: the oldest of those due at once (order_at
-    ** 0, lowest seq), else the earliest delayed one that is due. */
+    ** 0, lowest seq; waiting since due_at, its enqueue or its last retry's
+    ** due time), else the earliest delayed one that is due. */
     rc = mpStatsQuery(p,
-                      "SELECT CASE WHEN order_at = 0 THEN created_at * 1000 "
+                      "SELECT CASE WHEN order_at = 0 THEN due_at "
                       "ELSE order_at END FROM messages "
                       "WHERE status = 'pending' AND priority = ?2 "
                       "AND order_at <= ?1 ORDER BY order_at, seq LIMIT 1",
