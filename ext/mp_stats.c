@@ -293,7 +293,8 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
                       "SELECT CASE WHEN order_at = 0 THEN due_at "
                       "ELSE order_at END FROM messages "
                       "WHERE status = 'pending' AND priority = ?2 "
-                      "AND order_at <= ?1 ORDER BY order_at, seq LIMIT 1",
+                      "AND order_at <= ?1 AND due_at <= ?1 "
+                      "ORDER BY order_at, seq LIMIT 1",
                       iPrio, &iAt);
     if (iAt >= 0 && (b->iOldestMs < 0 || iAt < b->iOldestMs)) {
       b->iOldestMs = iAt;
