@@ -230,6 +230,27 @@ static const MpStatDef aStat[] = {
 // clang-format on
 #define MP_STATS ((int)(sizeof(aStat) / sizeof(aStat[0])))
 
+/* The enqueue time (ms) of the first due pending message of priority ?2.
+** An mp id starts with the enqueue ms in hex (see mp_id.c). */
+#define MP_STATS_OLDEST_SQL                                            \
+ "SELECT CASE WHEN order_at > 0 THEN order_at "                        \
+ "WHEN length(id) = 36 AND substr(id, 15, 1) = '7' THEN "              \
+ "((((instr('0123456789abcdef', substr(id, 1, 1)) - 1) << 28) + "      \
+ "((instr('0123456789abcdef', substr(id, 2, 1)) - 1) << 24) + "        \
+ "((instr('0123456789abcdef', substr(id, 3, 1)) - 1) << 20) + "        \
+ "((instr('0123456789abcdef', substr(id, 4, 1)) - 1) << 16) + "        \
+ "((instr('0123456789abcdef', substr(id, 5, 1)) - 1) << 12) + "        \
+ "((instr('0123456789abcdef', substr(id, 6, 1)) - 1) << 8) + "         \
+ "((instr('0123456789abcdef', substr(id, 7, 1)) - 1) << 4) + "         \
+ "((instr('0123456789abcdef', substr(id, 8, 1)) - 1) << 0)) << 16) + " \
+ "(((instr('0123456789abcdef', substr(id, 10, 1)) - 1) << 12) + "      \
+ "((instr('0123456789abcdef', substr(id, 11, 1)) - 1) << 8) + "        \
+ "((instr('0123456789abcdef', substr(id, 12, 1)) - 1) << 4) + "        \
+ "((instr('0123456789abcdef', substr(id, 13, 1)) - 1) << 0)) "         \
+ "ELSE created_at * 1000 END FROM messages "                           \
+ "WHERE status = 'pending' AND priority = ?2 "                         \
+ "AND order_at <= ?1 AND due_at <= ?1 ORDER BY order_at, seq LIMIT 1"
+
 /*
 ** Runs zSql (one integer result, parameters ?1 = now ms, ?2 = priority)
 ** and stores the value in *piOut unless it is NULL or there is no row.
@@ -286,16 +307,11 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
   for (int iPrio = 0; rc == SQLITE_OK && iPrio <= MP_PRIORITY_CRITICAL;
        iPrio++) {
     i64 iAt = -1;
-    /* The first in queue order: the oldest of those due at once (order_at
-    ** 0, lowest seq; waiting since due_at, its enqueue or its last retry's
-    ** due time), else the earliest delayed one that is due. */
-    rc = mpStatsQuery(p,
-                      "SELECT CASE WHEN order_at = 0 THEN due_at "
-                      "ELSE order_at END FROM messages "
-                      "WHERE status = 'pending' AND priority = ?2 "
-                      "AND order_at <= ?1 AND due_at <= ?1 "
-                      "ORDER BY order_at, seq LIMIT 1",
-                      iPrio, &iAt);
+    /* The first due message in queue order: for one enqueued due at once
+    ** (order_at 0) its wait counts from the enqueue, the ms in its id (or
+    ** created_at for an id written by plain SQL); for a delayed one, from
+    ** its order_at. Four index lookups, whatever the table size. */
+    rc = mpStatsQuery(p, MP_STATS_OLDEST_SQL, iPrio, &iAt);
     if (iAt >= 0 && (b->iOldestMs < 0 || iAt < b->iOldestMs)) {
       b->iOldestMs = iAt;
     }
