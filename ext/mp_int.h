@@ -16,6 +16,8 @@ SQLITE_EXTENSION_INIT3
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mp_utf8.h"
+
 typedef sqlite3_int64 i64;
 typedef sqlite3_uint64 u64;
 typedef unsigned char u8;
@@ -111,7 +113,6 @@ int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
 int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
               const char *zArg, int nMax, int bAllowNull, const char **pzOut,
               int *pnOut);
-int mpUtf8Valid(const unsigned char *z, int n);
 int mpValueInt(sqlite3_value *pVal, i64 *piOut);
 const char *mpErrMsg(MpState *p);
 sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql);

@@ -159,46 +159,6 @@ int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
 }
 
 /*
-** Returns 1 if z[0..n) is well-formed UTF-8 without NUL bytes, overlong
-** forms, UTF-16 surrogates or code points above U+10FFFF; else 0.
-*/
-int mpUtf8Valid(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    unsigned c = z[i];
-    int nMore;
-    unsigned cp;
-    if (c < 0x80) {
-      if (c == 0) return 0;
-      i++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-      nMore = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      nMore = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      nMore = 3;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    for (int k = 1; k <= nMore; k++) {
-      if (i + k >= n || (z[i + k] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (z[i + k] & 0x3F);
-    }
-    if ((nMore == 2 && cp < 0x800) || (nMore == 3 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return 0;
-    }
-    i += nMore + 1;
-  }
-  return 1;
-}
-
-/*
 ** Reads a text argument: must be TEXT (or NULL when bAllowNull), valid
 ** UTF-8, at most nMax bytes, and not empty. Returns SQLITE_OK with *pzOut
 ** (NULL for an allowed NULL) and *pnOut, or sets an error on ctx naming

@@ -15,8 +15,9 @@ fake server on 127.0.0.1 and the runner as a child process. Everything is
 bounded in time. After every runner run the test checks that the token
 appears nowhere in its output and that SQLite reported no leak.
 
-Tests: happy, 429, 5xx, dropped, 403, migrate, 401, secrets, modes,
-failover_webhook, failover_file, watch, sigterm, crash, pacing, status.
+Tests: happy, 429, 5xx, dropped, reuse_lost, 403, migrate, 401, secrets, modes,
+failover_webhook, failover_file, watch, sigterm, crash, pacing,
+pacing_rates, status.
 """
 
 import argparse
@@ -344,6 +345,35 @@ def t_dropped(ctx):
               + text)
     check(sum(doubt.values()) == 3, "too many in_doubt rows: %r" % doubt)
     check("in_doubt" in err, "no in_doubt outcome logged")
+
+
+def t_reuse_lost(ctx):
+    """A request on a reused keep-alive connection that the server read
+    and then dropped unanswered: libcurl would send it again on a fresh
+    connection by itself; the runner must refuse that silent re-send and
+    report the attempt as in doubt instead."""
+    c = ctx.db()
+    texts = enqueue(c, [101], 3)
+    c.close()
+    # One connection: the second request reuses the first one's.
+    srv = ctx.server("--script", "101:ok,lost")
+    rc, _, err = ctx.run(["--drain", "--concurrency", "1", "--batch", "1"],
+                         api=srv.url)
+    check(rc == 0, "exit code %d" % rc)
+    check(status_counts(ctx) == {"confirmed": 3}, status_counts(ctx))
+    log = srv.delivered()
+    check_order(log, texts)
+    count = collections.Counter(r["text"] for r in log)
+    doubt = dict(ctx.query("SELECT message_text, in_doubt FROM messages"))
+    second = texts[101][1]
+    check(count[second] == 2 and doubt[second] == 1,
+          "the lost request: delivered %d times, in_doubt %r (libcurl "
+          "re-sent it silently?)" % (count[second], doubt[second]))
+    for text, n in count.items():
+        check(n == 1 or doubt[text] == 1, "duplicate without in_doubt: "
+              + text)
+    reqs = [r for r in srv.request_log() if r["chat_id"] == 101]
+    check(len(reqs) == 4, "expected 4 requests, got %d" % len(reqs))
 
 
 def t_403(ctx):
@@ -701,6 +731,69 @@ def t_pacing(ctx):
     check(time.time() - t0 >= 2.5, "pacing not applied")
 
 
+def t_pacing_rates(ctx):
+    """Telegram's default limits, measured: zero 429s from a server that
+    enforces them, and each limit reached to at least 90%."""
+    c = ctx.db({"retry_interval_seconds": 1})  # mp's pacing defaults
+    limits = c.execute("SELECT mp_config('pace_chat_ms'), "
+                       "mp_config('pace_group_per_minute'), "
+                       "mp_config('pace_global_per_second')").fetchone()
+    check(limits == (1000, 20, 30), "not Telegram's limits: %r"
+          % (limits,))
+    # Enqueued first, so each is claimed as soon as its limit allows: one
+    # private chat (1/s), one group (20/min), then enough private chats to
+    # keep the global limit (30/s) busy for about 10 s.
+    chat, group = 700001, -100700002
+    texts = enqueue(c, [chat], 20, prefix="c")
+    texts.update(enqueue(c, [group], 21, prefix="g"))
+    bulk = list(range(710000, 710150))
+    texts.update(enqueue(c, bulk, 2, prefix="b"))
+    c.close()
+    total = 20 + 21 + 300
+    # The server's default 50 ms of slack for the time requests take.
+    srv = ctx.server("--enforce-limits")
+    rc, _, err = ctx.run(["--drain"], api=srv.url, timeout=150)
+    check(rc == 0, "exit code %d: %s" % (rc, err[-2000:]))
+    check(status_counts(ctx) == {"confirmed": total}, status_counts(ctx))
+    reqs = srv.request_log()
+    limited = [r for r in reqs if r["status"] == 429]
+    check(not limited, "the server answered 429 %d times: %r"
+          % (len(limited), limited[:3]))
+    check_order(srv.delivered(), texts)
+    sent = sorted((r["time"], r["chat_id"]) for r in reqs
+                  if r["status"] == 200)
+    # Per chat: 1 per second at most. While the bulk keeps the global limit
+    # busy, the chat also waits for global slots, so its rate is measured
+    # on the sends after the bulk is done (8 or so).
+    t_bulk_end = max(t for t, ch in sent if ch in set(bulk))
+    t_all_chat = [t for t, ch in sent if ch == chat]
+    gaps = [b - a for a, b in zip(t_all_chat, t_all_chat[1:])]
+    t_chat = [t for t in t_all_chat if t > t_bulk_end]
+    check(len(t_chat) >= 5, "the chat's messages went out during the bulk: "
+          "%r" % t_all_chat)
+    chat_rate = (len(t_chat) - 1) / (t_chat[-1] - t_chat[0])
+    # Group: 20 per minute, so the 21st waits for the first to be a minute
+    # old; 20 sends in (t21 - t1) seconds.
+    t_group = [t for t, ch in sent if ch == group]
+    group_rate = 20 * 60.0 / (t_group[20] - t_group[0])
+    # Global: 30 per second at most, so at most 240 in any 8 s; the bulk
+    # keeps it busy for more than 10 s. mp's sliding window sends each
+    # second's 30 together, so count whole seconds from the first send.
+    t_all = [t for t, _ in sent]
+    global_rate = sum(1 for t in t_all if t < t_all[0] + 8.0) / 8.0
+    peak = max(sum(1 for u in t_all if t <= u < t + 1.0) for t in t_all)
+    print("  pacing_rates: chat %.3f/s (limit 1, min gap %.3f s), group "
+          "%.2f/min (limit 20), global %.2f/s (limit 30, busiest second "
+          "%d), 0 x 429" % (chat_rate, min(gaps), group_rate, global_rate,
+                            peak))
+    check(chat_rate >= 0.9, "chat rate %.3f/s is under 90%% of 1/s"
+          % chat_rate)
+    check(group_rate >= 18, "group rate %.2f/min is under 90%% of 20/min"
+          % group_rate)
+    check(global_rate >= 27, "global rate %.2f/s is under 90%% of 30/s"
+          % global_rate)
+
+
 def t_status(ctx):
     c = ctx.db()
     enqueue(c, [101], 3)
@@ -731,10 +824,12 @@ def t_status(ctx):
 
 TESTS = {
     "happy": t_happy, "429": t_429, "5xx": t_5xx, "dropped": t_dropped,
+    "reuse_lost": t_reuse_lost,
     "403": t_403, "migrate": t_migrate, "401": t_401, "secrets": t_secrets,
     "modes": t_modes, "failover_webhook": t_failover_webhook,
     "failover_file": t_failover_file, "watch": t_watch, "sigterm": t_sigterm,
-    "crash": t_crash, "pacing": t_pacing, "status": t_status,
+    "crash": t_crash, "pacing": t_pacing, "pacing_rates": t_pacing_rates,
+    "status": t_status,
 }
 
 

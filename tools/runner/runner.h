@@ -88,7 +88,10 @@ struct MpRunOpts {
   int nBreakerMaxS;         /* --breaker-max S (longest cool-down) */
 };
 
-/* One claimed message, owned by the delivery loop until reported. */
+/*
+** One claimed message, owned by the delivery loop until reported. The
+** struct and its strings are one allocation: free it with mpRunMsgFree().
+*/
 typedef struct MpMsg MpMsg;
 struct MpMsg {
   char *zId;        /* message id (UUID text) */
@@ -123,10 +126,41 @@ void mpRunLog(int eLevel, const char *zFormat, ...) MP_PRINTF(2, 3);
 i64 mpRunNowMs(void);
 i64 mpRunWallMs(void);
 
+/* A finished request (runner_http.c). */
+typedef struct MpHttpResult MpHttpResult;
+struct MpHttpResult {
+  void *pArg;      /* the pArg given to mpHttpStart() */
+  void *pReq;      /* the pooled request holding zBody (private) */
+  int iStatus;     /* HTTP status, 0 = never sent, -1 = no full answer */
+  char *zBody;     /* response body or error text (scrubbed), NUL-ended */
+  size_t nBody;    /* bytes of zBody */
+  i64 nDurationMs; /* from the send to the end of the transfer */
+};
+
+/*
+** One finished attempt waiting for its report. mpDbReportBatch() fills
+** zOutcome with mp_report's outcome ("confirmed", "retry", ...), or
+** "error" when the extension refused the report.
+*/
+typedef struct MpReport MpReport;
+struct MpReport {
+  MpMsg *pMsg;       /* the message; its lease token and tier are used */
+  int iStatus;       /* HTTP status, 0 or -1 (see runner_http.c) */
+  const char *zBody; /* response body or error text, scrubbed */
+  size_t nBody;      /* bytes of zBody */
+  i64 nDurationMs;   /* from the send to the complete answer */
+  char zOutcome[16]; /* set by mpDbReportBatch() */
+  int bSingle;       /* mpDbReportBatch(): reported with mp_report() */
+  MpHttpResult res;  /* the request's result holding zBody, if any */
+  MpBuf own;         /* or the buffer holding zBody (file tier) */
+};
+
 /* runner_json.c */
 void mpRunBufAppend(MpBuf *p, const char *z, size_t n);
 void mpRunBufPrintf(MpBuf *p, const char *zFormat, ...) MP_PRINTF(2, 3);
 void mpRunBufJsonString(MpBuf *p, const char *z);
+void mpRunBufJsonStringN(MpBuf *p, const char *z, size_t n);
+void mpRunBufInt(MpBuf *p, i64 v);
 void mpRunBufFree(MpBuf *p);
 void mpRunMsgFree(MpMsg *p);
 
@@ -141,6 +175,7 @@ int mpDbClaim(MpDb *p, int n, int nLease, const char *zWorker, MpMsg **apOut,
               int *pnOut);
 int mpDbReport(MpDb *p, const MpMsg *pMsg, int iStatus, const char *zBody,
                size_t nBody, i64 nDurationMs, char *zOutcome, size_t nOutcome);
+void mpDbReportBatch(MpDb *p, MpReport *aRep, int nRep);
 int mpDbNextDue(MpDb *p, i64 *piMs);
 int mpDbEnqueueEvent(MpDb *p, const char *zJson, size_t nJson, int bChat,
                      i64 iChat, char **pzErr);
@@ -156,21 +191,13 @@ int mpDbIsBusy(int rc);
 
 /* runner_http.c */
 typedef struct MpHttp MpHttp;
-typedef struct MpHttpResult MpHttpResult;
-struct MpHttpResult {
-  void *pArg;      /* the pArg given to mpHttpStart() */
-  int iStatus;     /* HTTP status, 0 = never sent, -1 = no full answer */
-  char *zBody;     /* response body or error text (scrubbed), NUL-ended */
-  size_t nBody;    /* bytes of zBody */
-  i64 nDurationMs; /* from start to the end of the transfer */
-};
 int mpHttpNew(const MpRunOpts *pOpt, MpHttp **ppHttp);
 int mpHttpStart(MpHttp *p, const char *zUrl, MpBuf *pBody,
                 const char *zIdempotencyKey, void *pArg);
 int mpHttpInFlight(MpHttp *p);
 int mpHttpWait(MpHttp *p, int *aFd, int nFd, int nTimeoutMs, int *abReady);
 int mpHttpNext(MpHttp *p, MpHttpResult *pRes);
-void mpHttpResultFree(MpHttpResult *pRes);
+void mpHttpResultFree(MpHttp *p, MpHttpResult *pRes);
 void mpHttpFree(MpHttp *p);
 
 /* runner_tiers.c */

@@ -9,6 +9,8 @@
 **   SELECT mp_recover(?worker)               at start, and now and then
 **   SELECT ... FROM mp_claim(?n, ?lease, ?worker)
 **   SELECT mp_report(?lease_token, ?status, ?body, ?tier, ?duration_ms)
+**   SELECT mp_report_batch(?json)            many reports, one
+**                                            transaction
 **   SELECT mp_next_due()                     ms until work, NULL = none
 **   SELECT mp_enqueue_event(?json [, ?chat_id])
 **   SELECT mp_tick()                         only if the function exists
@@ -22,6 +24,7 @@
 */
 #include "runner.h"
 
+#include "mp_utf8.h"
 #include <mp.h>
 
 #include <errno.h>
@@ -42,11 +45,19 @@
 #define MP_STMT_TICK    6
 #define MP_STMT_STAT    7
 #define MP_STMT_RELEASE 8
-#define MP_STMT_COUNT   9
+#define MP_STMT_BATCH   9
+#define MP_STMT_OUTCOME 10
+#define MP_STMT_COUNT   11
+
+/* Bytes of JSON per mp_report_batch() call; more makes several calls. */
+#define MP_BATCH_JSON_MAX (1024 * 1024)
 
 struct MpDb {
   sqlite3 *db;                        /* the connection */
   sqlite3_stmt *aStmt[MP_STMT_COUNT]; /* prepared on first use */
+  int bBatch;                         /* mp_report_batch() exists: 1, 0, or
+                                      ** -1 before the first look */
+  MpBuf json;                         /* the batch argument, reused */
 };
 
 // clang-format off
@@ -66,6 +77,15 @@ static const char *const azMpSql[MP_STMT_COUNT] = {
   "SELECT mp_tick()",
   "SELECT value FROM mp_stats WHERE name = ?1",
   "SELECT mp_release(?1)",
+  /*
+  ** A plain SELECT: inside FROM json_each(...) the call would run under
+  ** the statement's read transaction, and a write that starts from a
+  ** read cannot wait for the lock (SQLITE_BUSY at once under load).
+  */
+  "SELECT mp_report_batch(?1)",
+  /* One row per element, in order: the outcome, or the error's text. */
+  "SELECT type = 'text', CASE WHEN type = 'text' THEN value"
+  " ELSE json_extract(value, '$.error') END FROM json_each(?1)",
 };
 // clang-format on
 
@@ -103,9 +123,10 @@ static sqlite3_stmt *mpDbStmt(MpDb *p, int iStmt) {
 ** existing file can be read by group or others. Returns 0, or -1 after
 ** logging the error.
 */
-static int mpDbCreateFile(const char *zPath) {
+static int mpDbCreateFile(const char *zPath, int *pbNew) {
   struct stat st;
   int fd;
+  *pbNew = 0;
   if (stat(zPath, &st) == 0) {
     if (!S_ISREG(st.st_mode)) {
       mpRunLog(MP_LOG_ERROR, "database: %s is not a regular file", zPath);
@@ -137,6 +158,7 @@ static int mpDbCreateFile(const char *zPath) {
     return -1;
   }
   close(fd);
+  *pbNew = 1;
   mpRunLog(MP_LOG_INFO, "created database %s (mode 0600)", zPath);
   return 0;
 }
@@ -167,15 +189,16 @@ int mpDbOpen(const MpRunOpts *pOpt, int bCreate, MpDb **ppDb) {
   MpDb *p;
   char *zErr = 0;
   char zSql[200];
-  int rc;
+  int rc, bNew = 0;
   *ppDb = 0;
-  if (bCreate && mpDbCreateFile(pOpt->zDb)) return SQLITE_CANTOPEN;
+  if (bCreate && mpDbCreateFile(pOpt->zDb, &bNew)) return SQLITE_CANTOPEN;
   if (!bCreate && access(pOpt->zDb, F_OK) != 0) {
     mpRunLog(MP_LOG_ERROR, "database: %s: %s", pOpt->zDb, strerror(errno));
     return SQLITE_CANTOPEN;
   }
   p = calloc(1, sizeof(*p));
   if (p == 0) return SQLITE_NOMEM;
+  p->bBatch = -1;
   rc = sqlite3_open_v2(pOpt->zDb, &p->db, SQLITE_OPEN_READWRITE, 0);
   if (rc != SQLITE_OK) {
     mpRunLog(MP_LOG_ERROR, "database: cannot open %s: %s", pOpt->zDb,
@@ -190,6 +213,14 @@ int mpDbOpen(const MpRunOpts *pOpt, int bCreate, MpDb **ppDb) {
              zErr ? zErr : sqlite3_errstr(rc));
     sqlite3_free(zErr);
     goto open_error;
+  }
+  if (bNew) {
+    /*
+    ** Before WAL, which writes the header: mp_cleanup() can then give the
+    ** pages of deleted messages back to the file system.
+    */
+    rc = mpDbExec(p, "PRAGMA auto_vacuum = INCREMENTAL", "auto_vacuum");
+    if (rc != SQLITE_OK) goto open_error;
   }
   if (bCreate) {
     sqlite3_stmt *pStmt = 0;
@@ -321,26 +352,6 @@ int mpDbRelease(MpDb *p, const char *zLease) {
 }
 
 /*
-** Copies column i of pStmt as a malloc'ed string, or NULL for SQL NULL.
-** Sets *pbOom when memory runs out.
-*/
-static char *mpDbColumnDup(sqlite3_stmt *pStmt, int i, int *pbOom) {
-  const unsigned char *z = sqlite3_column_text(pStmt, i);
-  size_t n;
-  char *zOut;
-  if (z == 0) return 0;
-  n = (size_t)sqlite3_column_bytes(pStmt, i);
-  zOut = malloc(n + 1);
-  if (zOut == 0) {
-    *pbOom = 1;
-    return 0;
-  }
-  memcpy(zOut, z, n);
-  zOut[n] = 0;
-  return zOut;
-}
-
-/*
 ** Claims up to n due messages: SELECT ... FROM mp_claim(n, lease, worker),
 ** one transaction inside the extension. nLease 0 uses the database's
 ** lease_seconds. Each message is appended to apOut (room for n) and owned
@@ -357,35 +368,44 @@ int mpDbClaim(MpDb *p, int n, int nLease, const char *zWorker, MpMsg **apOut,
   if (nLease > 0) sqlite3_bind_int(pStmt, 2, nLease);
   sqlite3_bind_text(pStmt, 3, zWorker, -1, SQLITE_STATIC);
   while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
+    /* The strings: id, message_text, parse_mode, lease_token, event_data. */
+    static const int aCol[5] = { 0, 2, 3, 5, 8 };
+    const unsigned char *az[5];
+    size_t an[5], nAll = sizeof(MpMsg) + 5; /* + room for "null" */
+    char *zAt, *apStr[5];
     MpMsg *pMsg;
-    int bOom = 0;
     if (*pnOut >= n) continue;
-    pMsg = calloc(1, sizeof(*pMsg));
-    if (pMsg == 0) {
-      bOom = 1;
-    } else {
-      pMsg->zId = mpDbColumnDup(pStmt, 0, &bOom);
-      pMsg->iChat = sqlite3_column_int64(pStmt, 1);
-      pMsg->zText = mpDbColumnDup(pStmt, 2, &bOom);
-      pMsg->zParseMode = mpDbColumnDup(pStmt, 3, &bOom);
-      pMsg->nRetry = sqlite3_column_int(pStmt, 4);
-      pMsg->zLease = mpDbColumnDup(pStmt, 5, &bOom);
-      pMsg->iPriority = sqlite3_column_int(pStmt, 6);
-      pMsg->nAttempt = sqlite3_column_int(pStmt, 7);
-      pMsg->zEvent = mpDbColumnDup(pStmt, 8, &bOom);
-      pMsg->bInDoubt = sqlite3_column_int(pStmt, 9);
-      if (!bOom && (pMsg->zId == 0 || pMsg->zLease == 0)) bOom = 1;
-      if (!bOom && pMsg->zText == 0) pMsg->zText = calloc(1, 1);
-      if (!bOom && pMsg->zEvent == 0) pMsg->zEvent = strdup("null");
-      if (pMsg->zText == 0 || pMsg->zEvent == 0) bOom = 1;
+    for (int k = 0; k < 5; k++) {
+      az[k] = sqlite3_column_text(pStmt, aCol[k]);
+      an[k] = az[k] ? (size_t)sqlite3_column_bytes(pStmt, aCol[k]) : 0;
+      nAll += an[k] + 1;
     }
-    if (bOom) {
+    pMsg = az[0] && az[3] ? malloc(nAll) : 0;
+    if (pMsg == 0) {
       /* The row stays 'sent' under our lease; recovery takes it back. */
       mpRunLog(MP_LOG_ERROR, "out of memory while claiming; message left to "
                              "lease recovery");
-      mpRunMsgFree(pMsg);
       continue;
     }
+    memset(pMsg, 0, sizeof(*pMsg));
+    zAt = (char *)(pMsg + 1);
+    for (int k = 0; k < 5; k++) {
+      apStr[k] = zAt;
+      if (an[k]) memcpy(zAt, az[k], an[k]);
+      zAt[an[k]] = 0;
+      zAt += an[k] + 1;
+    }
+    memcpy(zAt, "null", 5);
+    pMsg->zId = apStr[0];
+    pMsg->iChat = sqlite3_column_int64(pStmt, 1);
+    pMsg->zText = apStr[1];
+    pMsg->zParseMode = az[2] ? apStr[2] : 0;
+    pMsg->nRetry = sqlite3_column_int(pStmt, 4);
+    pMsg->zLease = apStr[3];
+    pMsg->iPriority = sqlite3_column_int(pStmt, 6);
+    pMsg->nAttempt = sqlite3_column_int(pStmt, 7);
+    pMsg->zEvent = az[4] ? apStr[4] : zAt;
+    pMsg->bInDoubt = sqlite3_column_int(pStmt, 9);
     apOut[(*pnOut)++] = pMsg;
   }
   if (rc != SQLITE_DONE) {
@@ -432,6 +452,121 @@ int mpDbReport(MpDb *p, const MpMsg *pMsg, int iStatus, const char *zBody,
   sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
   return rc;
+}
+
+/*
+** Appends one mp_report_batch() element for pRep to pOut.
+*/
+static void mpDbBatchElement(MpBuf *pOut, const MpReport *pRep) {
+  mpRunBufAppend(pOut, "{\"id\":", 6);
+  mpRunBufJsonString(pOut, pRep->pMsg->zLease);
+  mpRunBufAppend(pOut, ",\"status\":", 10);
+  mpRunBufInt(pOut, pRep->iStatus);
+  mpRunBufAppend(pOut, ",\"tier\":\"", 9);
+  mpRunBufAppend(pOut, mpTierName(pRep->pMsg->eTier),
+                 strlen(mpTierName(pRep->pMsg->eTier)));
+  mpRunBufAppend(pOut, "\",\"duration_ms\":", 16);
+  mpRunBufInt(pOut, pRep->nDurationMs < 0 ? 0 : pRep->nDurationMs);
+  mpRunBufAppend(pOut, ",\"body\":", 8);
+  mpRunBufJsonStringN(pOut, pRep->zBody, pRep->nBody);
+  mpRunBufAppend(pOut, "}", 1);
+}
+
+/*
+** Runs one mp_report_batch() over the nIdx reports aRep[aIdx[...]], whose
+** elements are in p->json, and copies each outcome. Returns SQLITE_OK, or
+** the error of the whole call (nothing applied then), logged.
+*/
+static int mpDbBatchRun(MpDb *p, MpReport *aRep, const int *aIdx, int nIdx) {
+  sqlite3_stmt *pCall = mpDbStmt(p, MP_STMT_BATCH);
+  sqlite3_stmt *pRows = mpDbStmt(p, MP_STMT_OUTCOME);
+  int rc, k = 0;
+  if (pCall == 0 || pRows == 0) return SQLITE_ERROR;
+  sqlite3_bind_text(pCall, 1, p->json.z, (int)p->json.n, SQLITE_STATIC);
+  rc = sqlite3_step(pCall);
+  if (rc == SQLITE_ROW) {
+    /* The answer stays valid until pCall is reset, after the loop. */
+    sqlite3_bind_value(pRows, 1, sqlite3_column_value(pCall, 0));
+    while ((rc = sqlite3_step(pRows)) == SQLITE_ROW && k < nIdx) {
+      MpReport *pRep = &aRep[aIdx[k++]];
+      const char *z = (const char *)sqlite3_column_text(pRows, 1);
+      if (sqlite3_column_int(pRows, 0)) {
+        snprintf(pRep->zOutcome, sizeof(pRep->zOutcome), "%s", z ? z : "");
+      } else {
+        mpRunLog(MP_LOG_WARN, "mp_report for message %s failed: %s",
+                 pRep->pMsg->zId, z ? z : "(no reason)");
+      }
+    }
+  }
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+    rc = SQLITE_OK;
+  } else {
+    rc = sqlite3_extended_errcode(p->db);
+    if (rc == SQLITE_OK) rc = SQLITE_ERROR;
+    mpRunLog(MP_LOG_WARN, "mp_report_batch of %d reports failed: %s", nIdx,
+             sqlite3_errmsg(p->db));
+    for (int i = 0; i < k; i++)
+      snprintf(aRep[aIdx[i]].zOutcome, sizeof(aRep[0].zOutcome), "error");
+  }
+  sqlite3_reset(pRows);
+  sqlite3_clear_bindings(pRows);
+  sqlite3_reset(pCall);
+  sqlite3_clear_bindings(pCall);
+  if (rc == SQLITE_OK && k < nIdx) {
+    mpRunLog(MP_LOG_WARN, "mp_report_batch answered %d of %d reports", k, nIdx);
+  }
+  return rc;
+}
+
+/*
+** Reports the nRep attempts of aRep and sets each zOutcome ("error" when
+** the extension refused one; the reason is logged). The reports go in one
+** mp_report_batch() call, one transaction, each element applied on its
+** own; a body that is not valid UTF-8 cannot travel inside JSON and is
+** reported alone with mp_report(), as is everything when the extension
+** has no mp_report_batch() or the batch call as a whole fails (busy past
+** the timeout, say).
+*/
+void mpDbReportBatch(MpDb *p, MpReport *aRep, int nRep) {
+  int *aIdx = 0;
+  int i = 0, nSingle = 0, bTxn = 0;
+  for (int k = 0; k < nRep; k++) {
+    snprintf(aRep[k].zOutcome, sizeof(aRep[k].zOutcome), "error");
+    aRep[k].bSingle = 1;
+  }
+  if (p->bBatch < 0) p->bBatch = mpDbHasFunction(p, "mp_report_batch");
+  if (p->bBatch && nRep > 1) aIdx = malloc(sizeof(int) * (size_t)nRep);
+  while (aIdx && i < nRep) {
+    /* One call per MP_BATCH_JSON_MAX bytes of JSON. */
+    int nIdx = 0;
+    p->json.n = 0;
+    p->json.bOom = 0;
+    mpRunBufAppend(&p->json, "[", 1);
+    for (; i < nRep && p->json.n < MP_BATCH_JSON_MAX; i++) {
+      if (!mpUtf8Valid((const unsigned char *)aRep[i].zBody, aRep[i].nBody))
+        continue;
+      if (nIdx > 0) mpRunBufAppend(&p->json, ",", 1);
+      mpDbBatchElement(&p->json, &aRep[i]);
+      aIdx[nIdx++] = i;
+    }
+    mpRunBufAppend(&p->json, "]", 1);
+    if (nIdx > 0 && !p->json.bOom &&
+        mpDbBatchRun(p, aRep, aIdx, nIdx) == SQLITE_OK) {
+      for (int k = 0; k < nIdx; k++)
+        aRep[aIdx[k]].bSingle = 0;
+    }
+  }
+  if (p->json.nA > MP_BATCH_JSON_MAX) mpRunBufFree(&p->json);
+  free(aIdx);
+  for (int k = 0; k < nRep; k++)
+    nSingle += aRep[k].bSingle;
+  if (nSingle > 1) bTxn = mpDbBatchBegin(p) == SQLITE_OK;
+  for (int k = 0; k < nRep; k++) {
+    if (!aRep[k].bSingle) continue;
+    mpDbReport(p, aRep[k].pMsg, aRep[k].iStatus, aRep[k].zBody, aRep[k].nBody,
+               aRep[k].nDurationMs, aRep[k].zOutcome, sizeof(aRep[k].zOutcome));
+  }
+  if (bTxn) mpDbBatchEnd(p);
 }
 
 /*
@@ -596,6 +731,7 @@ int mpDbClose(MpDb *p) {
   if (p == 0) return SQLITE_OK;
   for (int i = 0; i < MP_STMT_COUNT; i++)
     sqlite3_finalize(p->aStmt[i]);
+  mpRunBufFree(&p->json);
   if (p->db) {
     rc = sqlite3_close(p->db);
     if (rc != SQLITE_OK) {

@@ -59,9 +59,22 @@ void mpRunBufAppend(MpBuf *p, const char *z, size_t n) {
 void mpRunBufPrintf(MpBuf *p, const char *zFormat, ...) {
   va_list ap;
   int n;
-  va_start(ap, zFormat);
-  n = vsnprintf(0, 0, zFormat, ap);
-  va_end(ap);
+  size_t nRoom = p->z && !p->bOom ? p->nA - p->n : 0;
+  if (nRoom > 0) {
+    /* Usually it fits in what is left: one vsnprintf. */
+    va_start(ap, zFormat);
+    n = vsnprintf(p->z + p->n, nRoom, zFormat, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < nRoom) {
+      p->n += (size_t)n;
+      return;
+    }
+    p->z[p->n] = 0;
+  } else {
+    va_start(ap, zFormat);
+    n = vsnprintf(0, 0, zFormat, ap);
+    va_end(ap);
+  }
   if (n < 0 || mpRunBufReserve(p, (size_t)n)) return;
   va_start(ap, zFormat);
   vsnprintf(p->z + p->n, (size_t)n + 1, zFormat, ap);
@@ -70,20 +83,34 @@ void mpRunBufPrintf(MpBuf *p, const char *zFormat, ...) {
 }
 
 /*
-** Appends z as a JSON string literal, quotes included; NULL appends null.
-** Quotes, backslashes and control characters are escaped; other bytes,
-** UTF-8 included, are copied (the extension stores valid UTF-8 only).
+** Appends the decimal text of v.
 */
-void mpRunBufJsonString(MpBuf *p, const char *z) {
+void mpRunBufInt(MpBuf *p, i64 v) {
+  char zNum[24];
+  int i = (int)sizeof(zNum);
+  unsigned long long u =
+      v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  do {
+    zNum[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) zNum[--i] = '-';
+  mpRunBufAppend(p, zNum + i, sizeof(zNum) - (size_t)i);
+}
+
+/*
+** Appends the n bytes of z as a JSON string literal, quotes included.
+** Quotes, backslashes and control characters (NUL included) are escaped;
+** other bytes, UTF-8 included, are copied: the caller makes sure they are
+** valid UTF-8 (the extension stores valid UTF-8 only).
+*/
+void mpRunBufJsonStringN(MpBuf *p, const char *z, size_t n) {
   static const char zHex[] = "0123456789abcdef";
   const unsigned char *s = (const unsigned char *)z;
   size_t iStart = 0, i;
-  if (z == 0) {
-    mpRunBufAppend(p, "null", 4);
-    return;
-  }
-  mpRunBufAppend(p, "\"", 1);
-  for (i = 0; s[i]; i++) {
+  if (mpRunBufReserve(p, n + 2)) return;
+  p->z[p->n++] = '"';
+  for (i = 0; i < n; i++) {
     char zEsc[7];
     size_t nEsc = 2;
     if (s[i] >= 0x20 && s[i] != '"' && s[i] != '\\') continue;
@@ -110,6 +137,18 @@ void mpRunBufJsonString(MpBuf *p, const char *z) {
 }
 
 /*
+** Appends z as a JSON string literal (see mpRunBufJsonStringN()); NULL
+** appends null.
+*/
+void mpRunBufJsonString(MpBuf *p, const char *z) {
+  if (z == 0) {
+    mpRunBufAppend(p, "null", 4);
+    return;
+  }
+  mpRunBufJsonStringN(p, z, strlen(z));
+}
+
+/*
 ** Frees the buffer's memory and resets it to empty.
 */
 void mpRunBufFree(MpBuf *p) {
@@ -118,14 +157,9 @@ void mpRunBufFree(MpBuf *p) {
 }
 
 /*
-** Frees a claimed message and its strings. p may be NULL.
+** Frees a claimed message; its strings share its allocation. p may be
+** NULL.
 */
 void mpRunMsgFree(MpMsg *p) {
-  if (p == 0) return;
-  free(p->zId);
-  free(p->zText);
-  free(p->zParseMode);
-  free(p->zLease);
-  free(p->zEvent);
   free(p);
 }
