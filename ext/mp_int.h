@@ -123,8 +123,6 @@ int mpCommit(MpState *p);
 int mpEnd(sqlite3_context *ctx, MpState *p, const char *zFunc, int rc);
 void mpRollback(MpState *p);
 int mpCounterAdd(MpState *p, const char *zName, i64 iDelta);
-int mpCounterAdd2(MpState *p, const char *zNameA, i64 iDeltaA,
-                  const char *zNameB, i64 iDeltaB);
 int mpRequireSchema(sqlite3_context *ctx, MpState *p, const char *zFunc);
 
 /* mp_clock.c: the one clock every function reads. */

@@ -40,14 +40,14 @@ int mpRecoverRun(MpState *p, const char *zWorker, i64 *pnDone) {
               "error_message = 'lease expired while sent; may have been "
               "delivered', "
               "lease_until = NULL, lease_token = NULL, worker = NULL, "
-              "revision = revision + 1, updated_at = ?1 / 1000 "
+              "revision = revision + 2, updated_at = ?1 / 1000 "
               "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until "
               "<= ?1 OR worker = ?2)"
             : "UPDATE messages SET status = 'failed', in_doubt = 1, "
               "error_message = 'lease expired while sent; not retried "
               "(recovery_policy at_most_once)', "
               "lease_until = NULL, lease_token = NULL, worker = NULL, "
-              "revision = revision + 1, updated_at = ?1 / 1000 "
+              "revision = revision + 2, updated_at = ?1 / 1000 "
               "WHERE status = 'sent' AND (lease_until IS NULL OR lease_until "
               "<= ?1 OR worker = ?2)",
         -1, &pStmt, 0);

@@ -189,7 +189,8 @@ static int mpReportMigrate(MpState *p, const MpRow *pRow, i64 iNewChat,
         "due_at = CASE WHEN seq = ?4 THEN ?5 ELSE due_at END, "
         "error_message = CASE WHEN seq = ?4 THEN ?6 ELSE error_message END, "
         "lease_until = NULL, lease_token = NULL, worker = NULL, "
-        "revision = revision + 1, updated_at = ?5 / 1000 WHERE seq = ?1",
+        "revision = revision + (seq = ?4), updated_at = ?5 / 1000 "
+        "WHERE seq = ?1",
         -1, &pWrite, 0);
   }
   if (rc == SQLITE_OK) {
@@ -216,7 +217,6 @@ static int mpReportMigrate(MpState *p, const MpRow *pRow, i64 iNewChat,
   }
   sqlite3_finalize(pRead);
   sqlite3_finalize(pWrite);
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "updated", 2);
   return rc;
 }
 

@@ -89,20 +89,10 @@ int mpTransitionOpen(sqlite3_context *ctx, MpState *p, const char *zFunc,
 }
 
 /*
-** Adds the mp_stats counters of a transition out of zFrom: every
-** transition counts in 'updated', and a message leaving 'sent' also counts
-** the claim that put it there (see mp_stats.c).
-*/
-static int mpTransitionCount(MpState *p, const char *zFrom, const char *zOther,
-                             i64 iOther) {
-  return mpCounterAdd2(p, "updated", strcmp(zFrom, "sent") == 0 ? 2 : 1, zOther,
-                       iOther);
-}
-
-/*
 ** Applies sent -> confirmed to pRow inside the open transaction: stores
 ** Telegram's message id (*piTelegramId, or NULL when piTelegramId is NULL)
-** and the tier, and counts it. Returns an SQLite result code.
+** and the tier. The trigger messages_count_update counts it
+** (sql/003_counting.sql). Returns an SQLite result code.
 */
 int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
                    const char *zTier) {
@@ -111,16 +101,13 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
       "UPDATE messages SET status = 'confirmed', telegram_message_id = ?2, "
       "tier_used = ?3, lease_until = NULL, lease_token = NULL, worker = NULL, "
       "revision = revision + 1, updated_at = ?4 WHERE seq = ?1");
-  int rc;
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_int64(pStmt, 1, pRow->iSeq);
   if (piTelegramId) sqlite3_bind_int64(pStmt, 2, *piTelegramId);
   sqlite3_bind_text(pStmt, 3, zTier, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 4, mpNowMs(p) / 1000);
   sqlite3_step(pStmt);
-  rc = mpStmtFinish(pStmt);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, pRow->zStatus, "confirmed", 1);
-  return rc;
+  return mpStmtFinish(pStmt);
 }
 
 /*
@@ -153,10 +140,7 @@ static int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
   if (zToken) sqlite3_bind_text(pStmt, 6, zToken, 16, SQLITE_STATIC);
   sqlite3_step(pStmt);
   rc = mpStmtFinish(pStmt);
-  if (rc == SQLITE_OK && sqlite3_changes(p->db) == 1) {
-    rc = mpTransitionCount(p, "sent", "confirmed", 1);
-    *pbDone = rc == SQLITE_OK;
-  }
+  *pbDone = rc == SQLITE_OK && sqlite3_changes(p->db) == 1;
   return rc;
 }
 
@@ -181,21 +165,19 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
       mpArgText(ctx, argv[2], zFunc, "tier", MP_KEY_MAX_BYTES, 0, &zTier, 0)) {
     return;
   }
-  rc = mpBegin(p);
+  /* One UPDATE, atomic by itself: no savepoint needed. */
+  rc = mpConfirmFast(p, zId, nId, iTelegramId, zTier, &bDone);
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);
     return;
   }
-  rc = mpConfirmFast(p, zId, nId, iTelegramId, zTier, &bDone);
-  if (rc == SQLITE_OK && !bDone) {
-    if (mpFindRow(ctx, p, zFunc, argv[0], &row) ||
-        mpTransitionCheck(ctx, zFunc, &row, "sent", "confirmed")) {
-      mpRollback(p);
+  if (!bDone) {
+    if (mpTransitionOpen(ctx, p, zFunc, argv[0], "sent", "confirmed", &row)) {
       return;
     }
     rc = mpApplyConfirm(p, &row, &iTelegramId, zTier);
+    if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   }
-  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
 
@@ -261,9 +243,8 @@ int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,
   sqlite3_step(pStmt);
   rc = mpStmtFinish(pStmt);
   sqlite3_free(zStored);
-  if (rc == SQLITE_OK) {
-    rc = mpTransitionCount(p, pRow->zStatus, bRetry ? "retries" : "failed",
-                           (!bRetry || pF->bCountsAsRetry) ? 1 : 0);
+  if (rc == SQLITE_OK && bRetry && pF->bCountsAsRetry) {
+    rc = mpCounterAdd(p, "retries", 1);
   }
   *pzStatus = bRetry ? "pending" : "failed";
   return rc;
@@ -345,7 +326,6 @@ static void mpReleaseFunc(sqlite3_context *ctx, int argc,
     sqlite3_step(pStmt);
     rc = sqlite3_finalize(pStmt);
   }
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus, 0, 0);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
@@ -378,8 +358,7 @@ static void mpRequeueFunc(sqlite3_context *ctx, int argc,
     sqlite3_step(pStmt);
     rc = mpStmtFinish(pStmt);
   }
-  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "failed", -1);
-  if (rc == SQLITE_OK) rc = mpTransitionCount(p, row.zStatus, "requeued", 1);
+  if (rc == SQLITE_OK) rc = mpCounterAdd(p, "requeued", 1);
   if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   sqlite3_result_int(ctx, 1);
 }
