@@ -172,51 +172,23 @@ static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax, i64 *aSeq,
   return rc;
 }
 
-/*
-** Moves message iSeq from 'pending' to 'sent' with a lease and a fresh
-** token. On success the returned statement is positioned on the claimed
-** row (the columns of mp_claim); the caller calls mpStmtFinish() on it.
-** Returns NULL and sets *pRc when the row was not pending (*pRc is
-** SQLITE_OK then) or on error.
-*/
-static sqlite3_stmt *mpClaimRow(MpState *p, i64 iSeq, i64 iNow, i64 iLeaseMs,
-                                const char *zWorker, int *pRc) {
-  char zToken[20];
-  sqlite3_stmt *pStmt = mpStmt(
-      p, MP_STMT_CLAIM_ROW,
-      "UPDATE messages SET status = 'sent', lease_until = ?2, "
-      "lease_token = ?3, worker = ?4, attempts = attempts + 1, "
-      "revision = revision + 1, updated_at = ?5 "
-      "WHERE seq = ?1 AND status = 'pending' "
-      "RETURNING id, chat_id, message_text, parse_mode, retry_count, "
-      "id || ':' || lease_token, priority, attempts, event_data, in_doubt");
-  *pRc = SQLITE_OK;
-  if (pStmt == 0) {
-    *pRc = sqlite3_errcode(p->db);
-    return 0;
-  }
-  sqlite3_snprintf(sizeof(zToken), zToken, "%016llx", mpRandom(p));
-  sqlite3_bind_int64(pStmt, 1, iSeq);
-  sqlite3_bind_int64(pStmt, 2, iNow + iLeaseMs);
-  sqlite3_bind_text(pStmt, 3, zToken, 16, SQLITE_TRANSIENT);
-  if (zWorker) sqlite3_bind_text(pStmt, 4, zWorker, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int64(pStmt, 5, iNow / 1000);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) return pStmt;
-  *pRc = mpStmtFinish(pStmt);
-  return 0;
-}
-
-/* One claimed message, as mp_claim returns it. */
-typedef struct MpClaimRow MpClaimRow;
-struct MpClaimRow {
-  sqlite3_value *apCol[MP_CLAIM_COLUMNS]; /* Copies of the row's values */
+/* One value of a claimed row, as mp_claim returns it. */
+typedef struct MpClaimCell MpClaimCell;
+struct MpClaimCell {
+  int eType; /* SQLITE_INTEGER, _FLOAT, _TEXT, _BLOB or _NULL */
+  int n;     /* bytes of text or blob */
+  i64 i;     /* the integer, or the offset of the bytes in the arena */
+  double r;  /* the real */
 };
 
 typedef struct MpClaimCursor MpClaimCursor;
 struct MpClaimCursor {
   sqlite3_vtab_cursor base; /* Base class, must be first */
-  MpClaimRow *aRow;         /* Claimed rows */
-  int nRow;                 /* Number of rows in aRow */
+  MpClaimCell *aCell;       /* MP_CLAIM_COLUMNS cells per claimed row */
+  char *aArena;             /* the bytes of every text and blob */
+  i64 nArena;               /* bytes used in aArena */
+  i64 nArenaAlloc;          /* bytes allocated for aArena */
+  int nRow;                 /* Number of rows claimed */
   int iRow;                 /* Current row */
 };
 
@@ -230,14 +202,125 @@ struct MpClaimTab {
 ** Frees the rows held by a cursor.
 */
 static void mpClaimCursorClear(MpClaimCursor *pCur) {
-  for (int i = 0; i < pCur->nRow; i++) {
-    for (int j = 0; j < MP_CLAIM_COLUMNS; j++) {
-      sqlite3_value_free(pCur->aRow[i].apCol[j]);
+  sqlite3_free(pCur->aCell);
+  sqlite3_free(pCur->aArena);
+  pCur->aCell = 0;
+  pCur->aArena = 0;
+  pCur->nArena = pCur->nArenaAlloc = 0;
+  pCur->nRow = pCur->iRow = 0;
+}
+
+/*
+** Appends n bytes to the cursor's arena. Returns their offset, or -1 on
+** OOM.
+*/
+static i64 mpClaimArenaAdd(MpClaimCursor *pCur, const void *z, int n) {
+  i64 iOff = pCur->nArena;
+  if (iOff + n > pCur->nArenaAlloc) {
+    i64 nNew = pCur->nArenaAlloc ? pCur->nArenaAlloc * 2 : 4096;
+    char *aNew;
+    while (nNew < iOff + n)
+      nNew *= 2;
+    aNew = sqlite3_realloc64(pCur->aArena, (u64)nNew);
+    if (aNew == 0) return -1;
+    pCur->aArena = aNew;
+    pCur->nArenaAlloc = nNew;
+  }
+  if (n > 0) memcpy(pCur->aArena + iOff, z, (size_t)n);
+  pCur->nArena += n;
+  return iOff;
+}
+
+/*
+** Stores pVal in *pCell, its bytes in the arena. Returns an SQLite result
+** code.
+*/
+static int mpClaimCellSet(MpClaimCursor *pCur, MpClaimCell *pCell,
+                          sqlite3_value *pVal) {
+  pCell->eType = sqlite3_value_type(pVal);
+  switch (pCell->eType) {
+    case SQLITE_INTEGER: pCell->i = sqlite3_value_int64(pVal); break;
+    case SQLITE_FLOAT: pCell->r = sqlite3_value_double(pVal); break;
+    case SQLITE_TEXT:
+    case SQLITE_BLOB: {
+      const void *z = pCell->eType == SQLITE_TEXT
+                          ? (const void *)sqlite3_value_text(pVal)
+                          : sqlite3_value_blob(pVal);
+      pCell->n = sqlite3_value_bytes(pVal);
+      if (z == 0 && pCell->n > 0) return SQLITE_NOMEM;
+      pCell->i = mpClaimArenaAdd(pCur, z, pCell->n);
+      if (pCell->i < 0) return SQLITE_NOMEM;
+      break;
     }
   }
-  sqlite3_free(pCur->aRow);
-  pCur->aRow = 0;
-  pCur->nRow = pCur->iRow = 0;
+  return SQLITE_OK;
+}
+
+/*
+** Moves message iSeq from 'pending' to 'sent' with a lease and a fresh
+** token, and appends the row (the columns of mp_claim) to pCur. Leaves the
+** cursor as it was when the row was not pending. Returns an SQLite result
+** code.
+**
+** UPDATE OR FAIL: the only failures are checks made before the row is
+** written, so the one-row statement needs no statement journal. The
+** columns are read afterwards: RETURNING would make SQLite 3.40 fill an
+** ephemeral table on every run.
+*/
+static int mpClaimRow(MpState *p, MpClaimCursor *pCur, i64 iSeq, i64 iNow,
+                      i64 iLeaseMs, const char *zWorker) {
+  char zToken[20];
+  sqlite3_stmt *pRead;
+  MpClaimCell *aCell = &pCur->aCell[pCur->nRow * MP_CLAIM_COLUMNS];
+  int rc;
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_CLAIM_ROW,
+             "UPDATE OR FAIL messages SET status = 'sent', lease_until = ?2, "
+             "lease_token = ?3, worker = ?4, attempts = attempts + 1, "
+             "revision = revision + 1, updated_at = ?5 "
+             "WHERE seq = ?1 AND status = 'pending'");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  mpHex16(mpRandom(p), zToken);
+  sqlite3_bind_int64(pStmt, 1, iSeq);
+  sqlite3_bind_int64(pStmt, 2, iNow + iLeaseMs);
+  sqlite3_bind_text(pStmt, 3, zToken, 16, SQLITE_STATIC);
+  if (zWorker) sqlite3_bind_text(pStmt, 4, zWorker, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 5, iNow / 1000);
+  sqlite3_step(pStmt);
+  rc = mpStmtFinish(pStmt);
+  if (rc != SQLITE_OK || sqlite3_changes(p->db) != 1) return rc;
+  pRead = mpStmt(p, MP_STMT_CLAIM_READ,
+                 "SELECT id, chat_id, message_text, parse_mode, retry_count, "
+                 "priority, attempts, event_data, in_doubt "
+                 "FROM messages WHERE seq = ?1");
+  if (pRead == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_int64(pRead, 1, iSeq);
+  if (sqlite3_step(pRead) == SQLITE_ROW) {
+    /* Column 5, lease_token, is "<id>:<token>"; the others are read. */
+    memset(aCell, 0, sizeof(MpClaimCell) * MP_CLAIM_COLUMNS);
+    for (int j = 0; rc == SQLITE_OK && j < MP_CLAIM_COLUMNS; j++) {
+      if (j == 5) {
+        const unsigned char *zId = sqlite3_column_text(pRead, 0);
+        aCell[5].eType = SQLITE_TEXT;
+        aCell[5].n = sqlite3_column_bytes(pRead, 0) + 17;
+        aCell[5].i = mpClaimArenaAdd(pCur, zId, aCell[5].n - 17);
+        if (zId == 0 || aCell[5].i < 0 || mpClaimArenaAdd(pCur, ":", 1) < 0 ||
+            mpClaimArenaAdd(pCur, zToken, 16) < 0) {
+          rc = SQLITE_NOMEM;
+        }
+      } else {
+        rc = mpClaimCellSet(pCur, &aCell[j],
+                            sqlite3_column_value(pRead, j < 5 ? j : j - 1));
+      }
+    }
+    if (rc == SQLITE_OK) pCur->nRow++;
+  }
+  if (rc == SQLITE_OK) {
+    rc = mpStmtFinish(pRead);
+  } else {
+    mpStmtFinish(pRead);
+  }
+  return rc;
 }
 
 /*
@@ -291,26 +374,13 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
   }
   if (rc == SQLITE_OK) {
     aSeq = sqlite3_malloc64(sizeof(i64) * (u64)nMax);
-    pCur->aRow = sqlite3_malloc64(sizeof(MpClaimRow) * (u64)nMax);
-    if (aSeq == 0 || pCur->aRow == 0) rc = SQLITE_NOMEM;
+    pCur->aCell =
+        sqlite3_malloc64(sizeof(MpClaimCell) * MP_CLAIM_COLUMNS * (u64)nMax);
+    if (aSeq == 0 || pCur->aCell == 0) rc = SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) rc = mpClaimPick(p, &pace, iNow, nMax, aSeq, &nSeq);
   for (int i = 0; rc == SQLITE_OK && i < nSeq; i++) {
-    sqlite3_stmt *pRow = mpClaimRow(p, aSeq[i], iNow, iLeaseMs, zWorker, &rc);
-    if (pRow == 0) continue;
-    memset(&pCur->aRow[pCur->nRow], 0, sizeof(MpClaimRow));
-    for (int j = 0; j < MP_CLAIM_COLUMNS; j++) {
-      sqlite3_value *pVal = sqlite3_value_dup(sqlite3_column_value(pRow, j));
-      if (pVal == 0) rc = SQLITE_NOMEM;
-      pCur->aRow[pCur->nRow].apCol[j] = pVal;
-    }
-    pCur->nRow++;
-    sqlite3_step(pRow);
-    if (rc == SQLITE_OK) {
-      rc = mpStmtFinish(pRow);
-    } else {
-      mpStmtFinish(pRow);
-    }
+    rc = mpClaimRow(p, pCur, aSeq[i], iNow, iLeaseMs, zWorker);
   }
   sqlite3_free(aSeq);
   if (rcPace == SQLITE_OK) {
@@ -484,8 +554,20 @@ static int mpClaimEof(sqlite3_vtab_cursor *pCursor) {
 static int mpClaimColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
                          int iCol) {
   MpClaimCursor *pCur = (MpClaimCursor *)pCursor;
-  if (iCol < MP_CLAIM_COLUMNS) {
-    sqlite3_result_value(ctx, pCur->aRow[pCur->iRow].apCol[iCol]);
+  const MpClaimCell *pCell;
+  if (iCol >= MP_CLAIM_COLUMNS) return SQLITE_OK;
+  pCell = &pCur->aCell[pCur->iRow * MP_CLAIM_COLUMNS + iCol];
+  switch (pCell->eType) {
+    case SQLITE_INTEGER: sqlite3_result_int64(ctx, pCell->i); break;
+    case SQLITE_FLOAT: sqlite3_result_double(ctx, pCell->r); break;
+    case SQLITE_TEXT:
+      sqlite3_result_text(ctx, pCur->aArena + pCell->i, pCell->n,
+                          SQLITE_TRANSIENT);
+      break;
+    case SQLITE_BLOB:
+      sqlite3_result_blob(ctx, pCur->aArena + pCell->i, pCell->n,
+                          SQLITE_TRANSIENT);
+      break;
   }
   return SQLITE_OK;
 }
@@ -564,12 +646,17 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
     }
   }
   if (rc == SQLITE_OK) {
-    sqlite3_stmt *pRow = mpClaimRow(p, row.iSeq, mpNowMs(p), iLeaseMs, 0, &rc);
-    if (pRow) {
-      sqlite3_result_value(ctx, sqlite3_column_value(pRow, 5));
-      sqlite3_step(pRow);
-      rc = mpStmtFinish(pRow);
+    /* A one-row cursor receives the claim; the result is its token. */
+    MpClaimCursor one;
+    memset(&one, 0, sizeof(one));
+    one.aCell = sqlite3_malloc64(sizeof(MpClaimCell) * MP_CLAIM_COLUMNS);
+    rc = one.aCell ? mpClaimRow(p, &one, row.iSeq, mpNowMs(p), iLeaseMs, 0)
+                   : SQLITE_NOMEM;
+    if (rc == SQLITE_OK && one.nRow == 1) {
+      sqlite3_result_text(ctx, one.aArena + one.aCell[5].i, one.aCell[5].n,
+                          SQLITE_TRANSIENT);
     }
+    mpClaimCursorClear(&one);
   }
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);

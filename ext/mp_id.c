@@ -24,14 +24,38 @@
 #include <string.h>
 
 /*
+** Writes the low 4*n bits of v as n lower-case hex digits to z (no NUL).
+*/
+static void mpHexN(u64 v, int n, char *z) {
+  static const char aDigit[] = "0123456789abcdef";
+  for (int i = n - 1; i >= 0; i--) {
+    z[i] = aDigit[v & 0xF];
+    v >>= 4;
+  }
+}
+
+/*
+** Writes v as 16 lower-case hex digits and a NUL into z (17 bytes): a
+** lease token's random part.
+*/
+void mpHex16(u64 v, char *z) {
+  mpHexN(v, 16, z);
+  z[16] = 0;
+}
+
+/*
 ** Writes the first 18 characters of a new id ("tttttttt-tttt-7rrr") and a
 ** NUL into zOut (at least 19 bytes). SQL appends the seq part.
 */
 void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
   u64 t = (u64)iMs & 0xFFFFFFFFFFFFull;
-  unsigned r = (unsigned)(mpRandom(p) & 0xFFF);
-  sqlite3_snprintf(19, zOut, "%08x-%04x-7%03x", (unsigned)(t >> 16),
-                   (unsigned)(t & 0xFFFF), r);
+  mpHexN(t >> 16, 8, zOut);
+  zOut[8] = '-';
+  mpHexN(t, 4, zOut + 9);
+  zOut[13] = '-';
+  zOut[14] = '7';
+  mpHexN(mpRandom(p), 3, zOut + 15);
+  zOut[18] = 0;
 }
 
 /*
@@ -41,9 +65,12 @@ void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
 ** every enqueue test compares the two.
 */
 void mpIdFormat(const char *zPrefix, i64 iSeq, char *zOut) {
-  sqlite3_snprintf(MP_ID_BUFFER, zOut, "%.18s-%04x-%012llx", zPrefix,
-                   (unsigned)(0x8000 | ((iSeq >> 48) & 0x3FFF)),
-                   (unsigned long long)(iSeq & 0xFFFFFFFFFFFFll));
+  memcpy(zOut, zPrefix, 18);
+  zOut[18] = '-';
+  mpHexN(0x8000 | (((u64)iSeq >> 48) & 0x3FFF), 4, zOut + 19);
+  zOut[23] = '-';
+  mpHexN((u64)iSeq, 12, zOut + 24);
+  zOut[36] = 0;
 }
 
 /*

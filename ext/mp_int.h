@@ -59,6 +59,7 @@ enum MpStmtSlot {
   MP_STMT_CLAIM_INFLIGHT,
   MP_STMT_CLAIM_SCAN,
   MP_STMT_CLAIM_ROW,
+  MP_STMT_CLAIM_READ,
   MP_STMT_CONFIRM,
   MP_STMT_CONFIRM_FAST,
   MP_STMT_FAIL,
@@ -170,6 +171,7 @@ void mpChecksumFree(MpState *p);
 
 /* mp_id.c: UUID v7 ids that carry the row's seq. */
 void mpIdPrefix(MpState *p, i64 iMs, char *zOut);
+void mpHex16(u64 v, char *z);
 void mpIdFormat(const char *zPrefix, i64 iSeq, char *zOut);
 int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken);
 int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,

@@ -126,7 +126,8 @@ static int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
   if (!mpIdDecode(zId, nId, &iSeq, &zToken)) return SQLITE_OK;
   pStmt = mpStmt(
       p, MP_STMT_CONFIRM_FAST,
-      "UPDATE messages SET status = 'confirmed', telegram_message_id = ?2, "
+      "UPDATE OR FAIL messages SET status = 'confirmed', telegram_message_id = "
+      "?2, "
       "tier_used = ?3, lease_until = NULL, lease_token = NULL, worker = NULL, "
       "revision = revision + 1, updated_at = ?4 "
       "WHERE seq = ?1 AND id = ?5 AND status = 'sent' "
