@@ -240,14 +240,17 @@ static int mpBatchText(const char *zWhere, const MpJsonValue *pObj,
 }
 
 /*
-** Applies one mp_confirm_batch() element in its own savepoint. Returns
-** SQLITE_OK, or an error code with *pzErr set and nothing changed.
+** Applies one mp_confirm_batch() element: the one-statement confirm, or,
+** when that does not apply, the checks and the change in a savepoint of
+** their own. Returns SQLITE_OK, or an error code with *pzErr set and
+** nothing changed.
 */
 static int mpBatchConfirmOne(MpState *p, const char *zWhere,
                              const MpJsonValue *pElem, char **pzErr) {
   char *zId = 0, *zTier = 0;
   i64 iTelegramId = 0;
   MpRow row;
+  int bDone = 0;
   int rc = pElem->eType == MP_JSON_OBJECT ? SQLITE_OK : SQLITE_MISMATCH;
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
@@ -264,8 +267,14 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
         sqlite3_mprintf("%s: id and telegram_message_id are required", zWhere);
     rc = SQLITE_MISMATCH;
   }
-  if (rc == SQLITE_OK) rc = mpBegin(p);
   if (rc == SQLITE_OK) {
+    /* The fast path is one statement: nothing to undo if it fails. */
+    rc = mpConfirmFast(p, zId, (int)strlen(zId), iTelegramId,
+                       zTier ? zTier : "telegram", &bDone);
+    if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zWhere, mpErrMsg(p));
+  }
+  if (rc == SQLITE_OK && !bDone) rc = mpBegin(p);
+  if (rc == SQLITE_OK && !bDone) {
     rc = mpFindRowText(p, zWhere, zId, (int)strlen(zId), &row, pzErr);
     if (rc == SQLITE_OK) {
       rc = mpTransitionCheckText(zWhere, &row, "sent", "confirmed", pzErr);

@@ -216,6 +216,8 @@ int mpTransitionCheckText(const char *zFunc, const MpRow *pRow,
 int mpTransitionOpen(sqlite3_context *ctx, MpState *p, const char *zFunc,
                      sqlite3_value *pId, const char *zFrom, const char *zTo,
                      MpRow *pRow);
+int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
+                  const char *zTier, int *pbDone);
 int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
                    const char *zTier);
 int mpApplyFailure(MpState *p, const MpRow *pRow, const MpFailure *pF,

@@ -114,10 +114,11 @@ int mpApplyConfirm(MpState *p, const MpRow *pRow, const i64 *piTelegramId,
 ** The common case of mp_confirm(), in one UPDATE that checks the state and
 ** the token itself: sets *pbDone when it confirmed the message named by
 ** zId (an mp id or lease token). Otherwise the slow path reads the row to
-** say what is wrong. Returns an SQLite result code.
+** say what is wrong. Atomic on its own: no savepoint is needed around it.
+** Returns an SQLite result code.
 */
-static int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
-                         const char *zTier, int *pbDone) {
+int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
+                  const char *zTier, int *pbDone) {
   const char *zToken = 0;
   sqlite3_stmt *pStmt;
   i64 iSeq;
