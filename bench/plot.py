@@ -75,20 +75,23 @@ def bench_table(results, lines):
         doc["rounds"], doc["batch"], doc["claim"], doc["temp_store"]))
     lines.append("| workload | msgs | mp msg/s | raw-same msg/s | raw-min msg/s | mp/same "
                  "| mp/min | mp cpu us | same cpu us | min cpu us | cpu mp/same | cpu mp/min "
-                 "| target | met |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+                 "| target | met vs raw-same | met vs raw-min |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     for w in doc["workloads"]:
         t = w["target"]
         target = (">= %.0f msg/s" % t["value"]) if t["kind"] == "mp_msg_s" else (
-            ">= %.2fx raw-min" % t["value"])
-        met = {True: "yes", False: "**no**", None: "-"}[w["met"]]
+            ">= %.2fx raw" % t["value"])
+        yes = {True: "yes", False: "**no**", None: "-"}
+        met = yes[w["met"]]
+        met_min = yes[w.get("met_min")]
         lines.append("| %s %s | %d | %.0f | %.0f | %.0f | %s | %s | %.1f | %.1f | %.1f "
-                     "| %s | %s | %s | %s |" % (
+                     "| %s | %s | %s | %s | %s |" % (
                          w["name"], w["title"], w["messages"], rate(w["mp"]),
                          rate(w["raw_same"]), rate(w["raw_min"]), ratio(w["ratio_same"]),
                          ratio(w["ratio_min"]), w["mp"]["cpu_us_per_msg"],
                          w["raw_same"]["cpu_us_per_msg"], w["raw_min"]["cpu_us_per_msg"],
-                         ratio(w["cpu_ratio_same"]), ratio(w["cpu_ratio_min"]), target, met))
+                         ratio(w["cpu_ratio_same"]), ratio(w["cpu_ratio_min"]), target, met,
+                         met_min))
     lines.append("")
 
 

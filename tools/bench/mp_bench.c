@@ -49,10 +49,13 @@
 **             runs, copied from ext/ and issued directly as prepared SQL:
 **             the next-seq SELECT and the INSERT of mp_enqueue.c; the
 **             in-flight scan, the claim scan (same picking rule: one
-**             message per chat, none for a chat in flight) and the claim
-**             UPDATE ... RETURNING of mp_claim.c; the one-statement
-**             confirm UPDATE of mp_transition.c and the counter UPDATE of
-**             mp_util.c. Ids are formatted like mp's, the checksum is a
+**             message per chat, none for a chat in flight), the claim
+**             UPDATE and the read of the claimed row of mp_claim.c; the
+**             one-statement confirm UPDATE of mp_transition.c (the
+**             schema's trigger counts it). These are "the same inserts
+**             and updates" of the brief, and the targets are checked
+**             against this side first. Ids are formatted like mp's, the
+**             checksum is a
 **             constant. What mp adds on top of raw-same is its API
 **             overhead: argument checks (UTF-8, JSON), SHA-256, id
 **             encoding and decoding, config reads, the pacing lookup,
@@ -60,7 +63,7 @@
 **             batch functions.
 **   raw-min   the queue table a competent user writes by hand (q below):
 **             one partial index, no triggers, no counters, prepared
-**             statements. The issue's targets are against this side.
+**             statements. A stricter reference than raw-same.
 **
 ** THE WORKLOADS, each on fresh database files with the same pragmas on
 ** every side (journal_mode=WAL, the chosen synchronous, busy_timeout 5000,
@@ -221,7 +224,7 @@ typedef sqlite3_uint64 u64;
  "WHERE seq = ?1 AND id = ?5 AND status = 'sent' "                          \
  "AND (?6 IS NULL OR lease_token = ?6)"
 /* How a workload's target is expressed. */
-#define BENCH_TARGET_RATIO 1 /* mp msg/s >= rTarget * raw-min msg/s */
+#define BENCH_TARGET_RATIO 1 /* mp msg/s >= rTarget * raw msg/s */
 #define BENCH_TARGET_RATE  2 /* mp msg/s >= rTarget */
 
 /* The prepared statements of one connection, by slot. */
@@ -1428,21 +1431,29 @@ static void benchMedians(BenchResult *pR, int s) {
 }
 
 /*
-** Returns 1 if workload w met its target, 0 if it missed it, or -1 if
-** this run cannot tell (a side was not run).
+** Returns 1 if workload w met its target, a ratio to side s (raw-same or
+** raw-min) or a rate, 0 if it missed it, or -1 if this run cannot tell
+** (a side was not run).
 */
-static int benchMet(const Bench *pB, int w) {
+static int benchMet(const Bench *pB, int w, int s) {
   const BenchResult *pR = &pB->aResult[w];
   double rMp = pR->aMedian[BENCH_SIDE_MP].rRate;
-  double rRaw = pR->aMedian[BENCH_SIDE_MIN].rRate;
+  double rRaw = pR->aMedian[s].rRate;
   if (aWorkload[w].eTarget == BENCH_TARGET_RATE) {
     if (pR->nSample[BENCH_SIDE_MP] == 0) return -1;
     return rMp >= aWorkload[w].rTarget;
   }
-  if (pR->nSample[BENCH_SIDE_MIN] == 0 || pR->nSample[BENCH_SIDE_MP] == 0) {
+  if (pR->nSample[s] == 0 || pR->nSample[BENCH_SIDE_MP] == 0) {
     return -1;
   }
   return rMp >= aWorkload[w].rTarget * rRaw;
+}
+
+/*
+** The text of a benchMet() answer.
+*/
+static const char *benchMetText(int bMet) {
+  return bMet < 0 ? "-" : bMet ? "yes" : "NO";
 }
 
 /*
@@ -1508,11 +1519,12 @@ static int benchPrintTable(const Bench *pB) {
                                              : "-");
   printf("%-34s %7s %9s %9s %9s %8s %8s  %-14s %s\n", "workload (msg/s, wall)",
          "msgs", "mp", "raw-same", "raw-min", "mp/same", "mp/min", "target",
-         "met");
+         "met: same/min");
   for (int w = 0; w < BENCH_WORKLOADS; w++) {
     const BenchResult *pR = &pB->aResult[w];
     char zName[48], az[3][16], zSame[16], zMin[16], zTarget[24];
-    int bMet = benchMet(pB, w);
+    int bMet = benchMet(pB, w, BENCH_SIDE_SAME);
+    int bMetMin = benchMet(pB, w, BENCH_SIDE_MIN);
     if (!(pB->opt.mWorkload & (1u << w))) continue;
     snprintf(zName, sizeof(zName), "%s %s", aWorkload[w].zName,
              aWorkload[w].zTitle);
@@ -1525,13 +1537,11 @@ static int benchPrintTable(const Bench *pB) {
     if (aWorkload[w].eTarget == BENCH_TARGET_RATE) {
       snprintf(zTarget, sizeof(zTarget), ">= %.0f/s", aWorkload[w].rTarget);
     } else {
-      snprintf(zTarget, sizeof(zTarget), ">= %.2fx min", aWorkload[w].rTarget);
+      snprintf(zTarget, sizeof(zTarget), ">= %.2fx raw", aWorkload[w].rTarget);
     }
-    printf("%-34s %7d %9s %9s %9s %8s %8s  %-14s %s\n", zName, pR->nMessages,
-           az[0], az[1], az[2], zSame, zMin, zTarget,
-           bMet < 0 ? "-"
-           : bMet   ? "yes"
-                    : "NO");
+    printf("%-34s %7d %9s %9s %9s %8s %8s  %-14s %s/%s\n", zName, pR->nMessages,
+           az[0], az[1], az[2], zSame, zMin, zTarget, benchMetText(bMet),
+           benchMetText(bMetMin));
     if (bMet == 0) nMissed++;
   }
   printf("\n%-10s %9s %9s %9s %8s %8s %9s %9s %9s %7s %7s %7s\n", "per msg",
@@ -1653,7 +1663,8 @@ static void benchWriteJson(Bench *pB, const char *zFile) {
   fprintf(f, "},\n  \"workloads\": [");
   for (int w = 0; w < BENCH_WORKLOADS; w++) {
     const BenchResult *pR = &pB->aResult[w];
-    int bMet = benchMet(pB, w);
+    int bMet = benchMet(pB, w, BENCH_SIDE_SAME);
+    int bMetMin = benchMet(pB, w, BENCH_SIDE_MIN);
     if (!(pB->opt.mWorkload & (1u << w))) continue;
     fprintf(f, "%s\n    {\"name\": \"%s\", \"title\": ", bFirst ? "" : ",",
             aWorkload[w].zName);
@@ -1676,10 +1687,15 @@ static void benchWriteJson(Bench *pB, const char *zFile) {
       }
     }
     fprintf(f, "\"target\": {\"kind\": \"%s\", \"value\": %g}",
-            aWorkload[w].eTarget == BENCH_TARGET_RATE ? "mp_msg_s"
-                                                      : "ratio_min",
+            aWorkload[w].eTarget == BENCH_TARGET_RATE ? "mp_msg_s" : "ratio",
             aWorkload[w].rTarget);
-    fprintf(f, ", \"met\": %s}", bMet < 0 ? "null" : bMet ? "true" : "false");
+    fprintf(f, ", \"met\": %s, \"met_min\": %s}",
+            bMet < 0 ? "null"
+            : bMet   ? "true"
+                     : "false",
+            bMetMin < 0 ? "null"
+            : bMetMin   ? "true"
+                        : "false");
     bFirst = 0;
   }
   fprintf(f, "\n  ]\n}\n");
@@ -1921,8 +1937,9 @@ int main(int argc, char **argv) {
     }
   }
   nMissed = benchPrintTable(pB);
-  printf("\n%d target%s missed; %.1f s in all\n", nMissed,
-         nMissed == 1 ? "" : "s", benchClock(pB) - t0);
+  printf("\n%d target%s missed against raw-same (the same inserts and "
+         "updates); %.1f s in all\n",
+         nMissed, nMissed == 1 ? "" : "s", benchClock(pB) - t0);
   if (pB->opt.zJson) benchWriteJson(pB, pB->opt.zJson);
   free(pB->json.z);
   free(pB->inflight.aSlot);
