@@ -65,6 +65,7 @@ enum MpStmtSlot {
   MP_STMT_FAIL,
   MP_STMT_REQUEUE,
   MP_STMT_PACE_GET,
+  MP_STMT_PACE_ANY,
   MP_STMT_PACE_PUT,
   MP_STMT_NEXT_DUE,
   MP_STMT_ATTEMPT,
@@ -243,6 +244,8 @@ struct MpPace {
   i64 *aGlobal;      /* Recent global send times (ms), oldest first */
   int nGlobal;       /* Entries in aGlobal */
   int bGlobalDirty;  /* aGlobal changed and must be saved */
+  int bNoChatRows;   /* mp_chat was empty and per-chat pacing is off: no
+                     ** chat has to wait, nothing to look up */
 };
 int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace);
 int mpPaceBudget(const MpPace *pPace, i64 iNow, i64 *piWaitUntil);

@@ -73,6 +73,17 @@ int mpPaceOpen(MpState *p, i64 iNow, MpPace *pPace) {
     rc = mpConfigInt(p, "pace_group_per_minute", &pPace->nGroupPerMin);
   if (rc == SQLITE_OK)
     rc = mpConfigInt(p, "pace_global_per_second", &pPace->nGlobalPerSec);
+  if (rc == SQLITE_OK && pPace->iChatGapMs == 0 && pPace->nGroupPerMin == 0) {
+    /* Only a 429 pause can hold a chat back then: one look for any. */
+    pStmt = mpStmt(p, MP_STMT_PACE_ANY,
+                   "SELECT NOT EXISTS (SELECT 1 FROM mp_chat)");
+    if (pStmt == 0) return sqlite3_errcode(p->db);
+    if (sqlite3_step(pStmt) == SQLITE_ROW) {
+      pPace->bNoChatRows = sqlite3_column_int(pStmt, 0);
+    }
+    rc = mpStmtFinish(pStmt);
+    pStmt = 0;
+  }
   if (rc != SQLITE_OK || pPace->nGlobalPerSec == 0) return rc;
   rc = sqlite3_prepare_v2(p->db,
                           "SELECT value FROM mp_meta "
@@ -117,6 +128,7 @@ int mpPaceChatReadyAt(MpState *p, const MpPace *pPace, i64 iChat, i64 iNow,
              "SELECT next_at, recent FROM mp_chat WHERE chat_id = ?1");
   int rc = SQLITE_OK;
   *piReadyAt = 0;
+  if (pPace->bNoChatRows) return SQLITE_OK;
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_int64(pStmt, 1, iChat);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
