@@ -24,14 +24,31 @@
 #include <string.h>
 
 /*
+** Writes the nDigit low hex digits of v, lower case and zero-padded, to
+** z[0..nDigit). The same text as printf's "%0<nDigit>x", from a table.
+*/
+static void mpHexPut(char *z, u64 v, int nDigit) {
+  static const char aHex[] = "0123456789abcdef";
+  while (nDigit-- > 0) {
+    z[nDigit] = aHex[v & 15];
+    v >>= 4;
+  }
+}
+
+/*
 ** Writes the first 18 characters of a new id ("tttttttt-tttt-7rrr") and a
 ** NUL into zOut (at least 19 bytes). SQL appends the seq part.
 */
 void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
   u64 t = (u64)iMs & 0xFFFFFFFFFFFFull;
   unsigned r = (unsigned)(mpRandom(p) & 0xFFF);
-  sqlite3_snprintf(19, zOut, "%08x-%04x-7%03x", (unsigned)(t >> 16),
-                   (unsigned)(t & 0xFFFF), r);
+  mpHexPut(zOut, t >> 16, 8);
+  zOut[8] = '-';
+  mpHexPut(zOut + 9, t & 0xFFFF, 4);
+  zOut[13] = '-';
+  zOut[14] = '7';
+  mpHexPut(zOut + 15, r, 3);
+  zOut[18] = 0;
 }
 
 /*
@@ -41,9 +58,12 @@ void mpIdPrefix(MpState *p, i64 iMs, char *zOut) {
 ** every enqueue test compares the two.
 */
 void mpIdFormat(const char *zPrefix, i64 iSeq, char *zOut) {
-  sqlite3_snprintf(MP_ID_BUFFER, zOut, "%.18s-%04x-%012llx", zPrefix,
-                   (unsigned)(0x8000 | ((iSeq >> 48) & 0x3FFF)),
-                   (unsigned long long)(iSeq & 0xFFFFFFFFFFFFll));
+  memcpy(zOut, zPrefix, 18);
+  zOut[18] = '-';
+  mpHexPut(zOut + 19, 0x8000 | (((u64)iSeq >> 48) & 0x3FFF), 4);
+  zOut[23] = '-';
+  mpHexPut(zOut + 24, (u64)iSeq & 0xFFFFFFFFFFFFull, 12);
+  zOut[36] = 0;
 }
 
 /*
