@@ -1033,6 +1033,22 @@ static void mpTestGenerated(void) {
 ** escapes decides. Returns nothing.
 */
 static void mpTestInPlace(void) {
+  /* clang-format off */
+  static const struct {
+    const char *zKey;  /* Key literal */
+    const char *zName; /* Name compared with */
+    int bEqual;        /* Expected mpJsonKeyIs() */
+    const char *zWhy;  /* The case */
+  } aKey[] = {
+    { "\"a\\b\"", "a\\b", 0, "a backslash b is an escape" },
+    { "\"a\\b\"", "a\b", 1, "a \\b decodes to backspace" },
+    { "\"a\\u0062\"", "ab", 1, "escaped b" },
+    { "\"\xc3\xa9t\xc3\xa9\"", "\xc3\xa9t\xc3\xa9", 1, "non-ASCII name" },
+    { "\"\xc3\xa9t\xc3\xa9\"", "\xc3\xa9t\xc3\xa8", 0, "non-ASCII other" },
+    { "\"\xc3\"", "\xc3", 0, "bytes equal, key malformed" },
+    { "\"\x01\"", "\x01", 0, "control character in key" },
+  };
+  /* clang-format on */
   static const char zDoc[] =
       "[ {\"text\":\"plain\",\"esc\":\"a\\\"]\\\\\",\"e\":\"\"},"
       "\"x\\\\\", [\"}\", {\"k\": [1, -2.5e3, true, null]}], 7 ]";
@@ -1088,23 +1104,12 @@ static void mpTestInPlace(void) {
   CHECK(mpJsonEnter(&j, 0) == SQLITE_ERROR, "enter NULL");
 
   /* mpJsonKeyIs() without decoding: equal lengths, escapes, non-ASCII. */
-  key.eType = MP_JSON_STRING;
-  key.z = "\"a\\b\"";
-  key.n = 5;
-  CHECK(mpJsonKeyIs(&key, "a\\b") == 0, "a backslash b is an escape");
-  CHECK(mpJsonKeyIs(&key, "a\b") == 1, "a \\b decodes to backspace");
-  key.z = "\"a\\u0062\"";
-  key.n = 9;
-  CHECK(mpJsonKeyIs(&key, "ab") == 1, "escaped b");
-  key.z = "\"\xc3\xa9t\xc3\xa9\"";
-  key.n = 7;
-  CHECK(mpJsonKeyIs(&key, "\xc3\xa9t\xc3\xa9") == 1, "non-ASCII name");
-  CHECK(mpJsonKeyIs(&key, "\xc3\xa9t\xc3\xa8") == 0, "non-ASCII other");
-  key.z = "\"\xc3\"";
-  key.n = 3;
-  CHECK(mpJsonKeyIs(&key, "\xc3") == 0, "bytes equal, key malformed");
-  key.z = "\"\x01\"";
-  CHECK(mpJsonKeyIs(&key, "\x01") == 0, "control character in key");
+  for (size_t k = 0; k < sizeof(aKey) / sizeof(aKey[0]); k++) {
+    key.eType = MP_JSON_STRING;
+    key.z = aKey[k].zKey;
+    key.n = (int)strlen(aKey[k].zKey);
+    CHECK(mpJsonKeyIs(&key, aKey[k].zName) == aKey[k].bEqual, aKey[k].zWhy);
+  }
 }
 
 /*
