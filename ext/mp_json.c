@@ -349,15 +349,18 @@ static int mpJsonScanString(const char *z, int n, int i, u8 *aOut, int *pnOut) {
       } while (i < n && u[i] >= 0x80);
     } else if (eClass == MP_JSON_C_ESC) {
       u8 aBuf[4];
-      int iEsc = i;
-      int k = mpJsonStrChar(z, n, &i, aBuf);
-      if (k < 0) return -1;
+      u8 *pDst = aBuf; /* Where the escape decodes to */
+      int k;
       if (aOut) {
-        memcpy(aOut + nOut, u + iRun, (size_t)(iEsc - iRun));
-        nOut += iEsc - iRun;
-        memcpy(aOut + nOut, aBuf, (size_t)k);
-        nOut += k;
+        /* Write the run, then decode in place after it: an escape is
+        ** never shorter than what it decodes to, so it fits. */
+        if (i > iRun) memcpy(aOut + nOut, u + iRun, (size_t)(i - iRun));
+        nOut += i - iRun;
+        pDst = aOut + nOut;
       }
+      k = mpJsonStrChar(z, n, &i, pDst);
+      if (k < 0) return -1;
+      nOut += k;
       iRun = i;
     } else {
       return -1;
