@@ -43,36 +43,91 @@
 #define SMALLEST_I64       (-9223372036854775807LL - 1)
 
 /*
-** Reads the JSON array argument of zFunc. Returns SQLITE_OK with pIter
-** positioned before the first element, or sets an error on ctx.
+** Reads the JSON array argument of zFunc, checked once as a whole.
+** Returns SQLITE_OK with pIter positioned before the first element (the
+** walk then skips values instead of checking them again), or sets an
+** error on ctx. Valid JSON is non-empty UTF-8 without NUL bytes, so
+** mpArgText() runs only to name what is wrong with a refused argument.
+** The text is read with sqlite3_value_blob(): the reader needs no NUL
+** terminator, and adding one copies a text bound with SQLITE_STATIC.
+** (The functions are registered as SQLITE_UTF8, so the text is UTF-8.)
 */
 static int mpBatchStart(sqlite3_context *ctx, const char *zFunc,
                         sqlite3_value *pArg, MpJson *pIter) {
   const char *z;
   int n;
+  if (sqlite3_value_type(pArg) == SQLITE_TEXT) {
+    z = (const char *)sqlite3_value_blob(pArg);
+    n = sqlite3_value_bytes(pArg);
+    if (z && n <= MP_BATCH_MAX_BYTES &&
+        mpJsonValidStart(pIter, z, n, MP_JSON_ARRAY) == SQLITE_OK) {
+      return SQLITE_OK;
+    }
+  }
   if (mpArgText(ctx, pArg, zFunc, "json", MP_BATCH_MAX_BYTES, 0, &z, &n)) {
     return SQLITE_MISMATCH;
   }
-  if (!mpJsonValid(z, n) || mpJsonArrayStart(pIter, z, n) != SQLITE_OK) {
-    mpResultErrorf(ctx, "%s: json must be a JSON array of objects", zFunc);
+  mpResultErrorf(ctx, "%s: json must be a JSON array of objects", zFunc);
+  return SQLITE_MISMATCH;
+}
+
+/*
+** One mp_enqueue_batch() element, read by mpBatchMessage().
+*/
+typedef struct MpBatchItem MpBatchItem;
+struct MpBatchItem {
+  MpMessage msg; /* What mpEnqueueStore() stores */
+  char *zText;   /* msg.zText if the text had escapes (sqlite3_malloc) */
+};
+
+/*
+** Reads the text member val into pItem. A text without escapes is used in
+** place, inside the argument; one with escapes is decoded. Returns
+** SQLITE_OK, SQLITE_NOMEM, or SQLITE_MISMATCH with *pzErr set.
+*/
+static int mpBatchItemText(const char *zWhere, const MpJsonValue *pVal,
+                           MpBatchItem *pItem, char **pzErr) {
+  MpMessage *pMsg = &pItem->msg;
+  const char *z = 0;
+  int n = 0;
+  sqlite3_free(pItem->zText);
+  pItem->zText = 0;
+  if (pVal->eType != MP_JSON_STRING) {
+    pMsg->zText = 0;
+  } else if (mpJsonStringView(pVal, &z, &n)) {
+    /* The reader checked it: UTF-8 without NUL bytes. */
+    pMsg->zText = z;
+  } else {
+    pItem->zText = mpJsonString(pVal, &n);
+    if (pItem->zText == 0) return SQLITE_NOMEM;
+    /* A decoded string is UTF-8; only \u0000 can give a NUL. */
+    pMsg->zText = (int)strlen(pItem->zText) == n ? pItem->zText : 0;
+  }
+  pMsg->nText = n;
+  if (pMsg->zText == 0 || n == 0 || n > MP_TEXT_MAX_BYTES) {
+    *pzErr = sqlite3_mprintf("%s: text must be a non-empty string of at "
+                             "most %d bytes without NUL",
+                             zWhere, MP_TEXT_MAX_BYTES);
     return SQLITE_MISMATCH;
   }
   return SQLITE_OK;
 }
 
 /*
-** Reads one mp_enqueue_batch() element into pMsg; zWhere names it in
-** errors. Returns SQLITE_OK, or an error code with *pzErr set.
+** Reads one mp_enqueue_batch() element into pItem, which the caller
+** releases with mpBatchMessageFree() whatever the outcome; zWhere names
+** the element in errors. Returns SQLITE_OK, or an error code with *pzErr
+** set.
 */
 static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
-                          MpMessage *pMsg, char **pzErr) {
+                          MpBatchItem *pItem, char **pzErr) {
+  MpMessage *pMsg = &pItem->msg;
   MpJson json;
   MpJsonValue key, val;
   int rc = SQLITE_OK, bChat = 0;
-  memset(pMsg, 0, sizeof(*pMsg));
+  memset(pItem, 0, sizeof(*pItem));
   pMsg->iPriority = MP_PRIORITY_NORMAL;
-  if (pElem->eType != MP_JSON_OBJECT ||
-      mpJsonObjectStart(&json, pElem->z, pElem->n) != SQLITE_OK) {
+  if (pElem->eType != MP_JSON_OBJECT || mpJsonEnter(&json, pElem)) {
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
     return SQLITE_MISMATCH;
   }
@@ -86,18 +141,7 @@ static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
         rc = SQLITE_MISMATCH;
       }
     } else if (mpJsonKeyIs(&key, "text")) {
-      int n = 0;
-      char *z = val.eType == MP_JSON_STRING ? mpJsonString(&val, &n) : 0;
-      sqlite3_free((char *)pMsg->zText);
-      pMsg->zText = z;
-      pMsg->nText = n;
-      if (z == 0 || n == 0 || n > MP_TEXT_MAX_BYTES || (int)strlen(z) != n ||
-          !mpUtf8Valid((const unsigned char *)z, n)) {
-        *pzErr = sqlite3_mprintf("%s: text must be a non-empty string of at "
-                                 "most %d bytes without NUL",
-                                 zWhere, MP_TEXT_MAX_BYTES);
-        rc = SQLITE_MISMATCH;
-      }
+      rc = mpBatchItemText(zWhere, &val, pItem, pzErr);
     } else if (mpJsonKeyIs(&key, "event")) {
       if (val.eType == MP_JSON_OBJECT) {
         pMsg->zEvent = val.z;
@@ -120,10 +164,31 @@ static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
 /*
 ** Frees what mpBatchMessage() allocated.
 */
-static void mpBatchMessageFree(MpMessage *pMsg) {
-  sqlite3_free((char *)pMsg->zText);
-  sqlite3_free(pMsg->zDedup);
-  memset(pMsg, 0, sizeof(*pMsg));
+static void mpBatchMessageFree(MpBatchItem *pItem) {
+  sqlite3_free(pItem->zText);
+  sqlite3_free(pItem->msg.zDedup);
+  memset(pItem, 0, sizeof(*pItem));
+}
+
+/*
+** Writes "<zFunc>: element <iElem>" into zWhere (room for 64 bytes), as
+** sqlite3_snprintf() would but without parsing a format per element.
+*/
+static void mpBatchWhere(char *zWhere, const char *zFunc, int iElem) {
+  static const char zMid[] = ": element ";
+  char aDigit[12];
+  int nFunc = (int)strlen(zFunc), nDigit = 0;
+  do {
+    aDigit[nDigit++] = (char)('0' + iElem % 10);
+    iElem /= 10;
+  } while (iElem > 0);
+  memcpy(zWhere, zFunc, (size_t)nFunc);
+  memcpy(zWhere + nFunc, zMid, sizeof(zMid) - 1);
+  zWhere += nFunc + (int)sizeof(zMid) - 1;
+  while (nDigit > 0) {
+    *zWhere++ = aDigit[--nDigit];
+  }
+  *zWhere = 0;
 }
 
 /*
@@ -150,14 +215,17 @@ static void mpEnqueueBatchFunc(sqlite3_context *ctx, int argc,
   sqlite3_str_appendchar(pOut, 1, '[');
   while (rc == SQLITE_OK && mpJsonNextElement(&iter, &elem) == 1) {
     char zWhere[64], zId[MP_ID_BUFFER];
-    MpMessage msg;
-    sqlite3_snprintf(sizeof(zWhere), zWhere, "%s: element %d", zFunc, nElem);
-    rc = mpBatchMessage(zWhere, &elem, &msg, &zErr);
-    if (rc == SQLITE_OK) rc = mpEnqueueStore(p, zWhere, &msg, zId, &zErr);
+    MpBatchItem item;
+    mpBatchWhere(zWhere, zFunc, nElem);
+    rc = mpBatchMessage(zWhere, &elem, &item, &zErr);
+    if (rc == SQLITE_OK) rc = mpEnqueueStore(p, zWhere, &item.msg, zId, &zErr);
     if (rc == SQLITE_OK) {
-      sqlite3_str_appendf(pOut, "%s\"%s\"", nElem ? "," : "", zId);
+      if (nElem) sqlite3_str_appendchar(pOut, 1, ',');
+      sqlite3_str_appendchar(pOut, 1, '"');
+      sqlite3_str_appendall(pOut, zId);
+      sqlite3_str_appendchar(pOut, 1, '"');
     }
-    mpBatchMessageFree(&msg);
+    mpBatchMessageFree(&item);
     nElem++;
   }
   sqlite3_str_appendchar(pOut, 1, ']');

@@ -138,6 +138,7 @@ struct MpJson {
   const char *z; /* The whole document */
   int n;         /* Its length in bytes */
   int i;         /* Read position */
+  int bValid;    /* 1: z was checked, values are skipped, not checked */
 };
 #define MP_JSON_NULL   0
 #define MP_JSON_FALSE  1
@@ -156,8 +157,11 @@ int mpJsonValid(const char *z, int n);
 int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue);
 int mpJsonObjectStart(MpJson *pJson, const char *z, int n);
 int mpJsonArrayStart(MpJson *pJson, const char *z, int n);
+int mpJsonValidStart(MpJson *pJson, const char *z, int n, int eType);
+int mpJsonEnter(MpJson *pJson, const MpJsonValue *pVal);
 int mpJsonNextElement(MpJson *pJson, MpJsonValue *pValue);
 char *mpJsonString(const MpJsonValue *pVal, int *pnOut);
+int mpJsonStringView(const MpJsonValue *pVal, const char **pz, int *pn);
 int mpJsonInt(const MpJsonValue *pVal, i64 *piOut);
 int mpJsonKeyIs(const MpJsonValue *pKey, const char *zName);
 int mpJsonLookup(const char *z, int n, const char *zPath, MpJsonValue *pOut);

@@ -8,8 +8,13 @@
 **
 **   mpJsonValid(z, n)                       1 if z[0..n) is one JSON value
 **   mpJsonObjectStart(&j, z, n)             begin walking a top-level object
+**   mpJsonArrayStart(&j, z, n)              ... or array
+**   mpJsonValidStart(&j, z, n, eType)       check all of z, then walk it
+**   mpJsonEnter(&j, &val)                   walk an object or array value
+**   mpJsonNextElement(&j, &val)             1 per element, 0 at the end
 **   mpJsonNextMember(&j, &key, &val)        1 per member, 0 at the end
 **   mpJsonString(&val, &nOut)               decoded string; sqlite3_free it
+**   mpJsonStringView(&val, &z, &n)          content in place, if no escapes
 **   mpJsonInt(&val, &iOut)                  a whole number as an i64
 **   mpJsonKeyIs(&key, "name")               compare a key by decoded value
 **   mpJsonLookup(z, n, "$.a[2].b", &val)    follow a path
@@ -43,13 +48,20 @@
 ** checks every index against n, so walking text that was never passed to
 ** mpJsonValid() reads nothing outside z[0..n) and simply reports it as
 ** malformed. Values are spans of the caller's text (MpJsonValue.z and .n);
-** nothing is copied until mpJsonString() decodes one string.
+** nothing is copied until mpJsonString() decodes one string, and a string
+** without escapes can be used in place (mpJsonStringView()).
+**
+** Strings, the bulk of most documents, are scanned eight bytes at a time
+** while the bytes are plain ASCII (mpJsonWordSpecial()); a 256-entry class
+** table sorts the byte that ends such a run: the closing quote, an escape,
+** the start of a UTF-8 sequence (checked there) or a control character.
 **
 ** Lengths: every routine that takes (z, n) reads z up to its first NUL when
 ** n is negative, as the SQLite interfaces do.
 */
 #include "mp_int.h"
 
+#include <assert.h>
 #include <limits.h>
 #include <string.h>
 
@@ -240,17 +252,125 @@ static int mpJsonStrChar(const char *z, int n, int *pi, u8 *aOut) {
 }
 
 /*
+** Classes of the bytes inside a string literal, from aJsonStrClass[].
+*/
+#define MP_JSON_C_PLAIN 0 /* 0x20..0x7F but '"' and '\\': taken as it is */
+#define MP_JSON_C_QUOTE 1 /* '"': the end of the literal */
+#define MP_JSON_C_ESC   2 /* '\\': an escape follows */
+#define MP_JSON_C_UTF8  3 /* 0x80..0xFF: part of a multi-byte character */
+#define MP_JSON_C_CTRL  4 /* 0x00..0x1F: never allowed */
+
+// clang-format off
+static const u8 aJsonStrClass[256] = {
+  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,  /* 0x00 */
+  4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,  /* 0x10 */
+  0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x20 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x30 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x40 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,  /* 0x50 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x60 */
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x70 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x80 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x90 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xA0 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xB0 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xC0 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xD0 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xE0 */
+  3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0xF0 */
+};
+// clang-format on
+
+/*
+** Return nonzero if one of the 8 bytes of v is not plain string content:
+** a control character, '"', '\\', or 0x80 and above. Each term sets a
+** byte's high bit when that byte is special; a subtraction borrows only
+** out of a byte that is special itself, so a word of plain bytes is never
+** flagged and the lowest special byte always is.
+*/
+static u64 mpJsonWordSpecial(u64 v) {
+  const u64 ones = 0x0101010101010101ull;
+  u64 t = (v - ones * 0x20) | ((v ^ (ones * '"')) - ones) |
+          ((v ^ (ones * '\\')) - ones) | v;
+  return t & (ones * 0x80);
+}
+
+/*
+** Return the index of the first byte at or after i in u[0..n) that is not
+** plain string content (class MP_JSON_C_PLAIN), or n. Whole words of
+** plain bytes are skipped eight at a time; on a little-endian machine the
+** lowest flagged byte of the word that stops the run is the one.
+*/
+static int mpJsonSkipPlain(const u8 *u, int n, int i) {
+  while (n - i >= 8) {
+    u64 v, mask;
+    memcpy(&v, u + i, 8);
+    mask = mpJsonWordSpecial(v);
+    if (mask) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      return i + (__builtin_ctzll(mask) >> 3);
+#else
+      break;
+#endif
+    }
+    i += 8;
+  }
+  while (i < n && aJsonStrClass[u[i]] == MP_JSON_C_PLAIN) {
+    i++;
+  }
+  return i;
+}
+
+/*
 ** Scan the string literal whose opening quote is at z[i]. Return the index
 ** just past its closing quote, or -1 if it is malformed or runs past n.
+** If aOut is not NULL, also write the decoded content there and its length
+** to *pnOut: never more bytes than the literal's content, so room for
+** n - i - 1 bytes is always enough. Plain bytes and well-formed UTF-8 are
+** copied in runs; only escapes are decoded one by one.
 */
-static int mpJsonScanString(const char *z, int n, int i) {
-  u8 aBuf[4];
-  i++;
+static int mpJsonScanString(const char *z, int n, int i, u8 *aOut, int *pnOut) {
+  const u8 *u = (const u8 *)z;
+  int iRun = ++i; /* First byte not yet written to aOut */
+  int nOut = 0;   /* Bytes written to aOut */
   for (;;) {
+    int eClass;
+    i = mpJsonSkipPlain(u, n, i);
     if (i >= n) return -1;
-    if (z[i] == '"') return i + 1;
-    if (mpJsonStrChar(z, n, &i, aBuf) < 0) return -1;
+    eClass = aJsonStrClass[u[i]];
+    if (eClass == MP_JSON_C_QUOTE) break;
+    if (eClass == MP_JSON_C_UTF8) {
+      /* Characters of non-Latin text tend to follow each other. */
+      do {
+        int k = mpJsonUtf8Len(u, n, i);
+        if (k == 0) return -1;
+        i += k;
+      } while (i < n && u[i] >= 0x80);
+    } else if (eClass == MP_JSON_C_ESC) {
+      u8 aBuf[4];
+      u8 *pDst = aBuf; /* Where the escape decodes to */
+      int k;
+      if (aOut) {
+        /* Write the run, then decode in place after it: an escape is
+        ** never shorter than what it decodes to, so it fits. */
+        if (i > iRun) memcpy(aOut + nOut, u + iRun, (size_t)(i - iRun));
+        nOut += i - iRun;
+        pDst = aOut + nOut;
+      }
+      k = mpJsonStrChar(z, n, &i, pDst);
+      if (k < 0) return -1;
+      nOut += k;
+      iRun = i;
+    } else {
+      return -1;
+    }
   }
+  if (aOut) {
+    memcpy(aOut + nOut, u + iRun, (size_t)(i - iRun));
+    *pnOut = nOut + (i - iRun);
+  }
+  return i + 1;
 }
 
 /*
@@ -293,7 +413,7 @@ static int mpJsonScanNumber(const char *z, int n, int i) {
 static int mpJsonScanKey(const char *z, int n, int i) {
   i = mpJsonSkipWs(z, n, i);
   if (i >= n || z[i] != '"') return -1;
-  i = mpJsonScanString(z, n, i);
+  i = mpJsonScanString(z, n, i, 0, 0);
   if (i < 0) return -1;
   i = mpJsonSkipWs(z, n, i);
   if (i >= n || z[i] != ':') return -1;
@@ -332,7 +452,7 @@ static int mpJsonScan(const char *z, int n, int i, int mxDepth) {
       nDepth--;
       i++;
     } else if (c == '"') {
-      i = mpJsonScanString(z, n, i);
+      i = mpJsonScanString(z, n, i, 0, 0);
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       i = mpJsonScanNumber(z, n, i);
     } else if (c == 't' && n - i >= 4 && memcmp(z + i, "true", 4) == 0) {
@@ -369,6 +489,71 @@ static int mpJsonScan(const char *z, int n, int i, int mxDepth) {
 }
 
 /*
+** Return the index just past the string literal whose opening quote is at
+** z[i], in text known to be valid: at the first quote that an even run of
+** backslashes (or none) precedes. Nothing else is looked at, and memchr()
+** finds the quotes. Returns -1 if the literal runs past n.
+*/
+static int mpJsonSkipString(const char *z, int n, int i) {
+  int iOpen = i;
+  for (;;) {
+    const char *zQuote = memchr(z + i + 1, '"', (size_t)(n - i - 1));
+    int k;
+    if (zQuote == 0) return -1;
+    i = (int)(zQuote - z);
+    for (k = i - 1; k > iOpen && z[k] == '\\'; k--) {
+    }
+    if (((i - 1 - k) & 1) == 0) return i + 1;
+  }
+}
+
+/*
+** Return the index just past the value that starts at z[i], in text known
+** to be valid, without checking it: strings end as mpJsonSkipString()
+** finds, arrays and objects at the bracket that balances the first one,
+** other values at the next delimiter. Never reads outside z[0..n); returns
+** -1 if the value runs past n.
+*/
+static int mpJsonSkip(const char *z, int n, int i) {
+  int nDepth = 0; /* Containers open */
+  while (i < n) {
+    char c = z[i];
+    if (c == '"') {
+      i = mpJsonSkipString(z, n, i);
+      if (i < 0) return -1;
+    } else if (c == '{' || c == '[') {
+      nDepth++;
+      i++;
+    } else if (c == '}' || c == ']') {
+      nDepth--;
+      i++;
+    } else if (nDepth == 0) {
+      /* A number, true, false or null. */
+      while (i < n && z[i] != ',' && z[i] != '}' && z[i] != ']' &&
+             mpJsonSkipWs(z, n, i) == i) {
+        i++;
+      }
+      return i;
+    } else {
+      i++;
+      continue;
+    }
+    if (nDepth <= 0) return i;
+  }
+  return -1;
+}
+
+/*
+** Return the index just past the value that starts at z[i] in the text
+** pJson walks: skipped (mpJsonSkip()) when the text is known to be valid,
+** else scanned and checked with at most mxDepth containers open.
+*/
+static int mpJsonValueEnd(const MpJson *pJson, int i, int mxDepth) {
+  if (pJson->bValid) return mpJsonSkip(pJson->z, pJson->n, i);
+  return mpJsonScan(pJson->z, pJson->n, i, mxDepth);
+}
+
+/*
 ** Implementation of mpJsonValid(). Returns 1 if z[0..n) is exactly one
 ** JSON value with optional surrounding whitespace, else 0. n < 0 means up
 ** to the first NUL. Allocates nothing.
@@ -383,22 +568,73 @@ int mpJsonValid(const char *z, int n) {
 }
 
 /*
-** Implementation of mpJsonObjectStart(). Returns SQLITE_OK and points
-** pJson at the first member if z[0..n), after whitespace, starts with '{';
-** otherwise SQLITE_ERROR. pJson refers to z, which the caller keeps alive
-** and unchanged while iterating. Allocates nothing.
+** Points pJson at the first element or member of the container that
+** z[0..n) holds after whitespace, if it opens with cOpen ('[' or '{').
+** Returns SQLITE_OK, or SQLITE_ERROR (pJson then walks nothing). n < 0
+** means up to the first NUL.
 */
-int mpJsonObjectStart(MpJson *pJson, const char *z, int n) {
+static int mpJsonStart(MpJson *pJson, const char *z, int n, char cOpen) {
   int i;
   if (pJson == 0) return SQLITE_ERROR;
   memset(pJson, 0, sizeof(*pJson));
   if (z == 0) return SQLITE_ERROR;
   n = mpJsonLength(z, n);
   i = mpJsonSkipWs(z, n, 0);
-  if (i >= n || z[i] != '{') return SQLITE_ERROR;
+  if (i >= n || z[i] != cOpen) return SQLITE_ERROR;
   pJson->z = z;
   pJson->n = n;
   pJson->i = i + 1;
+  return SQLITE_OK;
+}
+
+/*
+** Implementation of mpJsonObjectStart(). Returns SQLITE_OK and points
+** pJson at the first member if z[0..n), after whitespace, starts with '{';
+** otherwise SQLITE_ERROR. pJson refers to z, which the caller keeps alive
+** and unchanged while iterating. Allocates nothing.
+*/
+int mpJsonObjectStart(MpJson *pJson, const char *z, int n) {
+  return mpJsonStart(pJson, z, n, '{');
+}
+
+/*
+** Implementation of mpJsonValidStart(). Returns SQLITE_OK if z[0..n) is
+** valid JSON (as mpJsonValid() says) whose value is of type eType,
+** MP_JSON_ARRAY or MP_JSON_OBJECT, and points pJson at its first element
+** or member; otherwise SQLITE_ERROR. Since the whole text was checked,
+** the walk finds the end of each value without checking it again.
+** Allocates nothing.
+*/
+int mpJsonValidStart(MpJson *pJson, const char *z, int n, int eType) {
+  char cOpen = eType == MP_JSON_ARRAY ? '[' : '{';
+  if (pJson == 0) return SQLITE_ERROR;
+  memset(pJson, 0, sizeof(*pJson));
+  if (eType != MP_JSON_ARRAY && eType != MP_JSON_OBJECT) return SQLITE_ERROR;
+  if (!mpJsonValid(z, n)) return SQLITE_ERROR;
+  if (mpJsonStart(pJson, z, n, cOpen) != SQLITE_OK) return SQLITE_ERROR;
+  pJson->bValid = 1;
+  return SQLITE_OK;
+}
+
+/*
+** Implementation of mpJsonEnter(). Points pJson at the first element or
+** member of pVal, an array or object value that the reader returned
+** (mpJsonNextMember(), mpJsonNextElement(), mpJsonLookup() check every
+** value they return), and returns SQLITE_OK; returns SQLITE_ERROR if pVal
+** is not an array or object. Like mpJsonValidStart(), the walk does not
+** check the values again. Allocates nothing.
+*/
+int mpJsonEnter(MpJson *pJson, const MpJsonValue *pVal) {
+  if (pJson == 0) return SQLITE_ERROR;
+  memset(pJson, 0, sizeof(*pJson));
+  if (pVal == 0 || pVal->z == 0 || pVal->n < 2 ||
+      (pVal->eType != MP_JSON_ARRAY && pVal->eType != MP_JSON_OBJECT)) {
+    return SQLITE_ERROR;
+  }
+  pJson->z = pVal->z;
+  pJson->n = pVal->n;
+  pJson->i = 1;
+  pJson->bValid = 1;
   return SQLITE_OK;
 }
 
@@ -437,12 +673,13 @@ static int mpJsonMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue,
   }
   if (z[i] != '"') return -1;
   iKey = i;
-  iKeyEnd = mpJsonScanString(z, n, i);
+  iKeyEnd = pJson->bValid ? mpJsonSkipString(z, n, i)
+                          : mpJsonScanString(z, n, i, 0, 0);
   if (iKeyEnd < 0) return -1;
   i = mpJsonSkipWs(z, n, iKeyEnd);
   if (i >= n || z[i] != ':') return -1;
   iVal = mpJsonSkipWs(z, n, i + 1);
-  iEnd = mpJsonScan(z, n, iVal, mxDepth);
+  iEnd = mpJsonValueEnd(pJson, iVal, mxDepth);
   if (iEnd < 0) return -1;
   i = mpJsonSkipWs(z, n, iEnd);
   if (i >= n || (z[i] != ',' && z[i] != '}')) return -1;
@@ -473,16 +710,7 @@ int mpJsonNextMember(MpJson *pJson, MpJsonValue *pKey, MpJsonValue *pValue) {
 ** pJson refers to z, which the caller keeps alive and unchanged.
 */
 int mpJsonArrayStart(MpJson *pJson, const char *z, int n) {
-  int i;
-  memset(pJson, 0, sizeof(*pJson));
-  if (z == 0) return SQLITE_ERROR;
-  n = mpJsonLength(z, n);
-  i = mpJsonSkipWs(z, n, 0);
-  if (i >= n || z[i] != '[') return SQLITE_ERROR;
-  pJson->z = z;
-  pJson->n = n;
-  pJson->i = i + 1;
-  return SQLITE_OK;
+  return mpJsonStart(pJson, z, n, '[');
 }
 
 /*
@@ -507,7 +735,7 @@ int mpJsonNextElement(MpJson *pJson, MpJsonValue *pValue) {
     i = mpJsonSkipWs(z, n, i + 1);
   }
   iVal = i;
-  iEnd = mpJsonScan(z, n, iVal, MP_JSON_MAX_DEPTH - 1);
+  iEnd = mpJsonValueEnd(pJson, iVal, MP_JSON_MAX_DEPTH - 1);
   if (iEnd < 0) return -1;
   i = mpJsonSkipWs(z, n, iEnd);
   if (i >= n || (z[i] != ',' && z[i] != ']')) return -1;
@@ -528,7 +756,7 @@ int mpJsonNextElement(MpJson *pJson, MpJsonValue *pValue) {
 char *mpJsonString(const MpJsonValue *pVal, int *pnOut) {
   const char *z;
   char *zOut;
-  int n, i, nOut = 0;
+  int n, nOut = 0;
   if (pnOut) *pnOut = 0;
   if (pVal == 0 || pVal->eType != MP_JSON_STRING || pVal->z == 0) return 0;
   z = pVal->z;
@@ -538,18 +766,35 @@ char *mpJsonString(const MpJsonValue *pVal, int *pnOut) {
   zOut = sqlite3_malloc64((sqlite3_uint64)n - 1);
   if (zOut == 0) return 0;
   memset(zOut, 0, (size_t)n - 1);
-  i = 1;
-  while (i < n - 1) {
-    int k = mpJsonStrChar(z, n - 1, &i, (u8 *)zOut + nOut);
-    if (k < 0) {
-      sqlite3_free(zOut);
-      return 0;
-    }
-    nOut += k;
+  if (mpJsonScanString(z, n, 0, (u8 *)zOut, &nOut) != n) {
+    sqlite3_free(zOut);
+    return 0;
   }
   zOut[nOut] = 0;
   if (pnOut) *pnOut = nOut;
   return zOut;
+}
+
+/*
+** Implementation of mpJsonStringView(). For a string value without
+** escapes, points *pz at its content (after the opening quote, inside the
+** document), sets *pn to its length and returns 1. Returns 0, leaving *pz
+** and *pn alone, for a string with escapes (decode it with mpJsonString())
+** or a value that is not a string. pVal must be a value the reader
+** returned (mpJsonNextMember(), mpJsonNextElement(), mpJsonLookup()),
+** which checked it: the content is then well-formed UTF-8 without NUL
+** bytes or control characters, and is not checked again. Allocates and
+** copies nothing.
+*/
+int mpJsonStringView(const MpJsonValue *pVal, const char **pz, int *pn) {
+  if (pVal == 0 || pVal->eType != MP_JSON_STRING || pVal->z == 0 ||
+      pVal->n < 2 || memchr(pVal->z + 1, '\\', (size_t)pVal->n - 2)) {
+    return 0;
+  }
+  assert(mpJsonScanString(pVal->z, pVal->n, 0, 0, 0) == pVal->n);
+  *pz = pVal->z + 1;
+  *pn = pVal->n - 2;
+  return 1;
 }
 
 /*
@@ -649,6 +894,17 @@ static int mpJsonStrEq(const MpJsonValue *pKey, const char *zName, int nName) {
   z = pKey->z;
   n = pKey->n;
   if (n < 2 || z[0] != '"' || z[n - 1] != '"') return 0;
+  /* Every escape is longer than what it decodes to. */
+  if (n - 2 < nName) return 0;
+  if (n - 2 == nName) {
+    /* Equal only without escapes: then the key is zName byte for byte,
+    ** and well-formed if zName is plain ASCII or the scan says so. */
+    if (memcmp(z + 1, zName, (size_t)nName) != 0) return 0;
+    if (mpJsonSkipPlain((const u8 *)zName, nName, 0) == nName) return 1;
+    return memchr(zName, '\\', (size_t)nName) == 0 &&
+           mpJsonScanString(z, n, 0, 0, 0) == n;
+  }
+  if (memchr(z + 1, '\\', (size_t)n - 2) == 0) return 0;
   i = 1;
   while (i < n - 1) {
     u8 aBuf[4];
@@ -716,6 +972,7 @@ int mpJsonLookup(const char *z, int n, const char *zPath, MpJsonValue *pOut) {
       j.z = z;
       j.n = n;
       j.i = i + 1;
+      j.bValid = 0;
       do {
         if (mpJsonMember(&j, &key, &val, MP_JSON_MAX_DEPTH - nDepth) != 1) {
           return 0;

@@ -16,7 +16,14 @@
 **     json_type() agree on whether a path exists and on its type;
 **   - mpJsonAppendString(x) is valid exactly when x is UTF-8 (checked by an
 **     independent decoder here), and then decodes back to x;
-**   - mpJsonInt() agrees with strtoll() on plain integers.
+**   - mpJsonInt() agrees with strtoll() on plain integers;
+**   - the plain reader of json_oracle.h agrees exactly: mpJsonValid(x),
+**     the decoding of x as one string literal (mpJsonString(),
+**     mpJsonKeyIs()), and for a valid array or object the walk that checks
+**     each value and the one that skips them (mpJsonValidStart(),
+**     mpJsonEnter()) give the same values, whose strings decode as the
+**     oracle says and are used in place (mpJsonStringView()) exactly when
+**     they hold no escape.
 **
 ** Build and run (from the repository root):
 **
@@ -30,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "json_oracle.h"
 
 static sqlite3 *db = 0;              /* A :memory: database, opened once */
 static sqlite3_stmt *pJsonValid = 0; /* SELECT json_valid(?1) */
@@ -242,6 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
     "$[1]", "$.a[1][0]",           "$.a.b",
   };
   const char *z = (const char *)aData;
+  const char *zWhy;
   int n, bValid, rc, nMember = 0;
   MpJson j;
   MpJsonValue key, val;
@@ -255,6 +265,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
   if (bValid && mpFuzzSqliteValid(z, n) != 1) {
     mpFuzzFail("mp accepts what SQLite's json_valid rejects", z, n);
   }
+  zWhy = oracleCompare(z, n);
+  if (zWhy) mpFuzzFail(zWhy, z, n);
 
   /* Iterate members whether or not the text is valid. */
   if (mpJsonObjectStart(&j, z, n) == SQLITE_OK) {

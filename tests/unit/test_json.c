@@ -11,12 +11,19 @@
 **
 **   gcc -std=c11 -Wall -Wextra -DSQLITE_CORE -Iext ext/mp_json.c \
 **       tests/unit/test_json.c -lsqlite3 -o test_json && ./test_json
+**
+** The fast paths (strings read eight bytes at a time, walks that skip the
+** values of checked text, strings used in place) are also compared with
+** the plain reader of tests/fuzz/json_oracle.h: every special byte at
+** every offset of an ASCII run, and generated documents.
 */
 #include "mp_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../fuzz/json_oracle.h"
 
 static int nPass = 0; /* Checks that held */
 static int nFail = 0; /* Checks that did not */
@@ -835,6 +842,276 @@ static void mpTestAppend(void) {
   CHECK(1, "NULL sqlite3_str");
 }
 
+/* A special byte sequence for mpTestBoundaries(), with its length. */
+typedef struct Token Token;
+struct Token {
+  const char *z; /* The bytes */
+  int n;         /* How many */
+};
+
+/*
+** Writes nPad spaces, zOpen, a string literal of nA 'a', the token, nB
+** 'b', then zClose into zBuf (room for 256 bytes). Returns the length.
+*/
+static int mpTestBuild(char *zBuf, int nPad, const char *zOpen, int nA,
+                       const Token *pTok, int nB, const char *zClose) {
+  int n = 0;
+  memset(zBuf, ' ', (size_t)nPad);
+  n += nPad;
+  memcpy(zBuf + n, zOpen, strlen(zOpen));
+  n += (int)strlen(zOpen);
+  zBuf[n++] = '"';
+  memset(zBuf + n, 'a', (size_t)nA);
+  n += nA;
+  memcpy(zBuf + n, pTok->z, (size_t)pTok->n);
+  n += pTok->n;
+  memset(zBuf + n, 'b', (size_t)nB);
+  n += nB;
+  zBuf[n++] = '"';
+  memcpy(zBuf + n, zClose, strlen(zClose));
+  n += (int)strlen(zClose);
+  return n;
+}
+
+/*
+** Check the string scanner where its eight-bytes-at-a-time loop hands
+** over to the byte that stops it: each escape, control character, quote,
+** NUL and well- or ill-formed UTF-8 sequence at every offset of ASCII runs
+** of up to 20 bytes, at every alignment, as a bare string, an array
+** element and a member value, against the oracle (validity, decoding,
+** strings in place, the checking and skipping walks). Returns nothing.
+*/
+static void mpTestBoundaries(void) {
+  /* clang-format off */
+  static const Token aTok[] = {
+    { "", 0 }, { "\"", 1 }, { "\\", 1 }, { "\\n", 2 }, { "\\\"", 2 },
+    { "\\\\", 2 }, { "\\\\\"", 3 }, { "\\/", 2 }, { "\\u00e9", 6 },
+    { "\\u0000", 6 }, { "\\ud83d\\ude00", 12 }, { "\\ud83d", 6 },
+    { "\\ude00", 6 }, { "\\x", 2 }, { "\\u12", 4 }, { "\0", 1 },
+    { "\x01", 1 }, { "\x1f", 1 }, { "\x7f", 1 }, { " ]}", 3 },
+    { "\xc3\xa9", 2 }, { "\xe2\x82\xac", 3 }, { "\xf0\x9f\x98\x80", 4 },
+    { "\xc3\xa9\xd0\x96\xe2\x82\xac", 7 }, { "\xc3", 1 }, { "\xa9", 1 },
+    { "\xc0\x80", 2 }, { "\xed\xa0\x80", 3 }, { "\xf4\x90\x80\x80", 4 },
+    { "\xf0\x8f\xbf\xbf", 4 }, { "\xe2\x82", 2 }, { "\xff", 1 },
+  };
+  static const char *const azForm[][2] = {
+    { "", "" }, { "[", "]" }, { "{\"k\":", ",\"z\":[\"\\\\\"]}" },
+  };
+  /* clang-format on */
+  char zBuf[256];
+  for (int nPad = 0; nPad < 8; nPad++) {
+    for (int nLen = 0; nLen <= 20; nLen++) {
+      for (int nA = 0; nA <= nLen; nA++) {
+        for (size_t t = 0; t < sizeof(aTok) / sizeof(aTok[0]); t++) {
+          for (size_t f = 0; f < sizeof(azForm) / sizeof(azForm[0]); f++) {
+            int n = mpTestBuild(zBuf, nPad, azForm[f][0], nA, &aTok[t],
+                                nLen - nA, azForm[f][1]);
+            const char *zWhy = oracleCompare(zBuf, n);
+            if (!CHECK(zWhy == 0, zWhy)) {
+              fprintf(stderr, "  input: %.*s\n", n, zBuf);
+              return;
+            }
+            /* The bare string, cut short at every length. */
+            if (f == 0 && nPad == 0) {
+              for (int k = 0; k < n; k++) {
+                zWhy = oracleCompare(zBuf, k);
+                if (!CHECK(zWhy == 0, zWhy)) return;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+** Return a pseudo-random number below n from *pSeed (an LCG: the same
+** documents on every run).
+*/
+static int mpTestRand(unsigned *pSeed, int n) {
+  *pSeed = *pSeed * 1103515245u + 12345u;
+  return (int)((*pSeed >> 8) % (unsigned)n);
+}
+
+/*
+** Append a random JSON value to pStr: strings of ASCII runs, escapes and
+** UTF-8, numbers, literals, and arrays and objects up to nDepth deep, with
+** random whitespace.
+*/
+static void mpTestGen(sqlite3_str *pStr, unsigned *pSeed, int nDepth) {
+  static const char *const azPiece[] = {
+    "abcdefghijklmnopqrstuvwxyz0123456789",
+    "\\\"",
+    "\\\\",
+    "\\n",
+    "\\u00e9",
+    "\\ud83d\\ude00",
+    "\xc3\xa9",
+    "\xe2\x82\xac",
+    "\xf0\x9f\x98\x80",
+    "[]{},:",
+    " ",
+    "\x7f",
+  };
+  static const char *const azScalar[] = {
+    "0", "-1", "12.5e-3", "1E+9", "true", "false", "null", "\"\"",
+  };
+  static const char *const azWs[] = { "", "", " ", "\n\t", "\r\n  " };
+  int e = mpTestRand(pSeed, nDepth > 0 ? 5 : 3);
+  sqlite3_str_appendall(pStr, azWs[mpTestRand(pSeed, 5)]);
+  if (e == 0) {
+    sqlite3_str_appendall(pStr, azScalar[mpTestRand(pSeed, 8)]);
+  } else if (e <= 2) {
+    int nPiece = mpTestRand(pSeed, 6);
+    sqlite3_str_appendchar(pStr, 1, '"');
+    for (int k = 0; k < nPiece; k++) {
+      const char *z = azPiece[mpTestRand(pSeed, 12)];
+      int n = (int)strlen(z);
+      sqlite3_str_append(pStr, z, k == 0 ? n : 1 + mpTestRand(pSeed, n));
+    }
+    sqlite3_str_appendchar(pStr, 1, '"');
+  } else {
+    int bObj = e == 4, nItem = mpTestRand(pSeed, 5);
+    sqlite3_str_appendchar(pStr, 1, bObj ? '{' : '[');
+    for (int k = 0; k < nItem; k++) {
+      if (k) sqlite3_str_appendchar(pStr, 1, ',');
+      if (bObj) {
+        sqlite3_str_appendf(pStr, " \"k%d\" :", mpTestRand(pSeed, 4));
+      }
+      mpTestGen(pStr, pSeed, nDepth - 1);
+    }
+    sqlite3_str_appendall(pStr, azWs[mpTestRand(pSeed, 5)]);
+    sqlite3_str_appendchar(pStr, 1, bObj ? '}' : ']');
+  }
+}
+
+/*
+** Compare the reader with the oracle on 20000 generated documents, half
+** of them then damaged by one changed, removed or inserted byte. Returns
+** nothing.
+*/
+static void mpTestGenerated(void) {
+  static const char aByte[] = { '"',        '\\',       ']',        '}',
+                                ',',        ':',        0,          0x1f,
+                                (char)0x80, (char)0xc3, (char)0xff, 'u' };
+  unsigned seed = 1;
+  for (int k = 0; k < 20000; k++) {
+    sqlite3_str *pStr = sqlite3_str_new(0);
+    char *z;
+    int n;
+    const char *zWhy;
+    mpTestGen(pStr, &seed, 4);
+    n = sqlite3_str_length(pStr);
+    z = sqlite3_str_finish(pStr);
+    if (!CHECK(z != 0, "OOM")) return;
+    if (n > 0 && mpTestRand(&seed, 2)) {
+      int i = mpTestRand(&seed, n), eHow = mpTestRand(&seed, 3);
+      char c = aByte[mpTestRand(&seed, (int)sizeof(aByte))];
+      if (eHow == 0) {
+        z[i] = c;
+      } else if (eHow == 1) {
+        memmove(z + i, z + i + 1, (size_t)(n - i));
+        n--;
+      } else {
+        z = sqlite3_realloc(z, n + 2);
+        if (!CHECK(z != 0, "OOM")) return;
+        memmove(z + i + 1, z + i, (size_t)(n - i + 1));
+        z[i] = c;
+        n++;
+      }
+    }
+    zWhy = oracleCompare(z, n);
+    if (!CHECK(zWhy == 0, zWhy)) fprintf(stderr, "  input: %.*s\n", n, z);
+    sqlite3_free(z);
+  }
+}
+
+/*
+** Check mpJsonStringView(), mpJsonValidStart() and mpJsonEnter() on their
+** own terms, and mpJsonKeyIs() where its shortcut for keys without
+** escapes decides. Returns nothing.
+*/
+static void mpTestInPlace(void) {
+  /* clang-format off */
+  static const struct {
+    const char *zKey;  /* Key literal */
+    const char *zName; /* Name compared with */
+    int bEqual;        /* Expected mpJsonKeyIs() */
+    const char *zWhy;  /* The case */
+  } aKey[] = {
+    { "\"a\\b\"", "a\\b", 0, "a backslash b is an escape" },
+    { "\"a\\b\"", "a\b", 1, "a \\b decodes to backspace" },
+    { "\"a\\u0062\"", "ab", 1, "escaped b" },
+    { "\"\xc3\xa9t\xc3\xa9\"", "\xc3\xa9t\xc3\xa9", 1, "non-ASCII name" },
+    { "\"\xc3\xa9t\xc3\xa9\"", "\xc3\xa9t\xc3\xa8", 0, "non-ASCII other" },
+    { "\"\xc3\"", "\xc3", 0, "bytes equal, key malformed" },
+    { "\"\x01\"", "\x01", 0, "control character in key" },
+  };
+  /* clang-format on */
+  static const char zDoc[] =
+      "[ {\"text\":\"plain\",\"esc\":\"a\\\"]\\\\\",\"e\":\"\"},"
+      "\"x\\\\\", [\"}\", {\"k\": [1, -2.5e3, true, null]}], 7 ]";
+  MpJson j, inner;
+  MpJsonValue val, key;
+  const char *z = 0;
+  int n = -1;
+
+  CHECK(mpJsonValidStart(&j, zDoc, -1, MP_JSON_ARRAY) == SQLITE_OK, "array");
+  CHECK(j.bValid == 1, "array");
+  CHECK(mpJsonNextElement(&j, &val) == 1 && val.eType == MP_JSON_OBJECT,
+        "element 0");
+  CHECK(mpJsonEnter(&inner, &val) == SQLITE_OK && inner.bValid, "enter");
+  CHECK(mpJsonNextMember(&inner, &key, &val) == 1, "text");
+  CHECK(mpJsonKeyIs(&key, "text"), "text");
+  CHECK(mpJsonStringView(&val, &z, &n) == 1, "plain in place");
+  CHECK(n == 5 && memcmp(z, "plain", 5) == 0, "plain in place");
+  CHECK(mpJsonNextMember(&inner, &key, &val) == 1, "esc");
+  z = 0;
+  n = -1;
+  CHECK(mpJsonStringView(&val, &z, &n) == 0 && z == 0 && n == -1,
+        "escapes: not in place");
+  CHECK(val.n == 8, "escaped quote and backslash skipped");
+  CHECK(mpJsonNextMember(&inner, &key, &val) == 1, "empty");
+  CHECK(mpJsonStringView(&val, &z, &n) == 1 && n == 0, "empty in place");
+  CHECK(mpJsonNextMember(&inner, &key, &val) == 0, "end of object");
+  CHECK(mpJsonNextElement(&j, &val) == 1 && val.n == 5, "\"x\\\\\"");
+  CHECK(mpJsonNextElement(&j, &val) == 1 && val.eType == MP_JSON_ARRAY,
+        "nested array");
+  CHECK(mpJsonNextElement(&j, &val) == 1 && val.n == 1, "7");
+  CHECK(mpJsonNextElement(&j, &val) == 0, "end of array");
+  CHECK(mpJsonStringView(&val, &z, &n) == 0, "number not in place");
+  CHECK(mpJsonStringView(0, &z, &n) == 0, "NULL value");
+
+  CHECK(mpJsonValidStart(&j, zDoc, -1, MP_JSON_OBJECT) == SQLITE_ERROR,
+        "an array is not an object");
+  CHECK(mpJsonValidStart(&j, "{\"a\":1}", -1, MP_JSON_OBJECT) == SQLITE_OK,
+        "object");
+  CHECK(mpJsonNextMember(&j, &key, &val) == 1 && mpJsonKeyIs(&key, "a"),
+        "object");
+  CHECK(mpJsonValidStart(&j, "[1,]", -1, MP_JSON_ARRAY) == SQLITE_ERROR,
+        "invalid array");
+  CHECK(j.z == 0 && mpJsonNextElement(&j, &val) == -1, "invalid array");
+  CHECK(mpJsonValidStart(&j, "\"[]\"", -1, MP_JSON_ARRAY) == SQLITE_ERROR,
+        "string");
+  CHECK(mpJsonValidStart(&j, "[]", -1, MP_JSON_STRING) == SQLITE_ERROR,
+        "type string");
+  CHECK(mpJsonValidStart(&j, 0, 0, MP_JSON_ARRAY) == SQLITE_ERROR, "NULL");
+  val.eType = MP_JSON_STRING;
+  val.z = "\"[]\"";
+  val.n = 4;
+  CHECK(mpJsonEnter(&j, &val) == SQLITE_ERROR, "enter a string");
+  CHECK(mpJsonEnter(&j, 0) == SQLITE_ERROR, "enter NULL");
+
+  /* mpJsonKeyIs() without decoding: equal lengths, escapes, non-ASCII. */
+  for (size_t k = 0; k < sizeof(aKey) / sizeof(aKey[0]); k++) {
+    key.eType = MP_JSON_STRING;
+    key.z = aKey[k].zKey;
+    key.n = (int)strlen(aKey[k].zKey);
+    CHECK(mpJsonKeyIs(&key, aKey[k].zName) == aKey[k].bEqual, aKey[k].zWhy);
+  }
+}
+
 /*
 ** Run every table, print the totals and return 0 if nothing failed, else 1.
 ** Also checks that the tests freed all they took from SQLite.
@@ -846,6 +1123,9 @@ int main(void) {
   mpTestInts();
   mpTestLookup();
   mpTestAppend();
+  mpTestInPlace();
+  mpTestBoundaries();
+  mpTestGenerated();
   CHECK(sqlite3_memory_used() == 0, "memory leaked");
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail == 0 ? 0 : 1;
