@@ -163,15 +163,13 @@ typedef struct RpSide {
 
 /* The state of one sample: a fresh database and one side. */
 struct Rp {
-  const char *zWhere;             /* workload, side and round, for errors */
-  const RpSide *pSide;            /* the side under test */
-  sqlite3 *db;                    /* its connection */
-  sqlite3_stmt *apStmt[RP_STMTS]; /* cached statements */
+  const RpSide *pSide;                        /* the side under test */
+  sqlite3 *db;                                /* its connection */
+  sqlite3_stmt *apStmt[RP_STMTS];             /* cached statements */
   char azHandle[RP_MAX_BATCH][RP_HANDLE_MAX]; /* claimed ids or tokens */
   i64 aiHandle[RP_MAX_BATCH];                 /* claimed integer ids */
-  int nClaimed;           /* entries of azHandle/aiHandle in use */
-  i64 iTelegramId;        /* the next telegram_message_id */
-  char *zBuf;             /* JSON arguments */
+  i64 iTelegramId;                            /* the next telegram_message_id */
+  char *zBuf;                                 /* JSON arguments */
   size_t nBuf, nBufAlloc; /* bytes used and allocated in zBuf */
 };
 
