@@ -4,7 +4,7 @@
 # bench/competitors/run.sh: mp against the common SQLite queues, same
 # machine, same run (BENCHMARKS.md, "Compared with other SQLite queues").
 #
-#   bench/competitors/run.sh           5 rounds (5-15 minutes on a busy
+#   bench/competitors/run.sh           5 rounds (4-10 minutes on a busy
 #                                      2-core machine, plus a one-time
 #                                      npm install of ~3 minutes)
 #   bench/competitors/run.sh --quick   1 round, small sizes (a smoke test)
@@ -17,7 +17,9 @@
 #
 #   node bench/competitors/node/bench.mjs   mp, plainjob, raw (Node)
 #   replay                                  mp, goqite's and honker's SQL,
-#                                           raw (C, the system SQLite)
+#                                           raw (C, the system SQLite);
+#                                           P1 and PB once more with a
+#                                           tenth of the backlog
 #
 # and writes both tables to bench/results/competitors.txt.
 # Environment: MP_CMP_ROUNDS (default 5), MP_CMP_BUILD, CC.
@@ -34,7 +36,7 @@ SIZES=
 for arg in "$@"; do
   case $arg in
     --quick) ROUNDS=1 SIZES="--n1 500 --nb 2000" ;;
-    -h|--help) sed -n '3,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
     *) echo "bench/competitors/run.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -89,6 +91,14 @@ echo >>"$OUT"
 say "C: mp, goqite's and honker's SQL, raw ($ROUNDS rounds)"
 # shellcheck disable=SC2086
 "$BUILD/mp-replay" --ext "$EXT" --rounds "$ROUNDS" $SIZES | tee -a "$OUT"
+if [ -z "$SIZES" ]; then
+  # honker's claim walks every due pending job (its dead-letter sweep),
+  # so P1 and PB depend on the backlog: the same with a tenth of it.
+  say "C: P1 and PB with a small backlog ($ROUNDS rounds)"
+  echo >>"$OUT"
+  "$BUILD/mp-replay" --ext "$EXT" --rounds "$ROUNDS" --only P1,PB \
+    --n1 500 --nb 2000 | tee -a "$OUT"
+fi
 {
   echo
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
