@@ -310,6 +310,34 @@ static void rpKeep(Rp *p, int k, const unsigned char *zHandle, i64 iId) {
   p->aiHandle[k] = iId;
 }
 
+/*
+** Steps the bound claim statement pStmt to its end and keeps each row:
+** column iToken as its handle when iToken > 0 (mp's lease token), column
+** 0 as its integer id; reads column iPayload as a caller would. Returns
+** the number of rows.
+*/
+static int rpClaimRows(Rp *p, sqlite3_stmt *pStmt, int iPayload, int iToken) {
+  int k = 0;
+  while (rpStep(p, pStmt)) {
+    (void)sqlite3_column_text(pStmt, iPayload);
+    rpKeep(p, k++, iToken ? sqlite3_column_text(pStmt, iToken) : 0,
+           sqlite3_column_int64(pStmt, 0));
+  }
+  rpDone(p, RP_CLAIM, pStmt);
+  return k;
+}
+
+/*
+** Runs the bound statement e, which must change exactly one row.
+*/
+static void rpOneChange(Rp *p, int e, sqlite3_stmt *pStmt) {
+  rpStep(p, pStmt);
+  if (sqlite3_changes(p->db) != 1) {
+    rpFail("%s changed %d rows", sqlite3_sql(pStmt), sqlite3_changes(p->db));
+  }
+  rpDone(p, e, pStmt);
+}
+
 /* ------------------------------------------------------------------------
 ** Messages and JSON
 */
@@ -391,14 +419,8 @@ static void rpMpEnqueue(Rp *p, int iMsg) {
 */
 static int rpMpClaim(Rp *p, int n) {
   sqlite3_stmt *pStmt = rpStmt(p, RP_CLAIM);
-  int k = 0;
   sqlite3_bind_int(pStmt, 1, n);
-  while (rpStep(p, pStmt)) {
-    (void)sqlite3_column_bytes(pStmt, 2);
-    rpKeep(p, k++, sqlite3_column_text(pStmt, 3), 0);
-  }
-  rpDone(p, RP_CLAIM, pStmt);
-  return k;
+  return rpClaimRows(p, pStmt, 2, 3);
 }
 
 /*
@@ -526,9 +548,7 @@ static void rpGoqiteAck(Rp *p, int k) {
   sqlite3_stmt *pStmt = rpStmt(p, RP_ACK);
   sqlite3_bind_text(pStmt, 1, "bench", 5, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, p->azHandle[k], -1, SQLITE_STATIC);
-  rpStep(p, pStmt);
-  if (sqlite3_changes(p->db) != 1) rpFail("goqite delete missed a row");
-  rpDone(p, RP_ACK, pStmt);
+  rpOneChange(p, RP_ACK, pStmt);
 }
 
 /* ------------------------------------------------------------------------
@@ -563,7 +583,6 @@ static void rpHonkerEnqueue(Rp *p, int iMsg) {
 */
 static int rpHonkerClaim(Rp *p, int n) {
   sqlite3_stmt *pStmt = rpStmt(p, RP_DEAD_LETTER);
-  int k = 0;
   sqlite3_bind_text(pStmt, 1, "bench", 5, SQLITE_STATIC);
   if (rpStep(p, pStmt)) rpFail("honker dead-lettered a message");
   rpDone(p, RP_DEAD_LETTER, pStmt);
@@ -572,13 +591,7 @@ static int rpHonkerClaim(Rp *p, int n) {
   sqlite3_bind_text(pStmt, 2, "bench", 5, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 3, n);
   sqlite3_bind_int(pStmt, 4, 300);
-  while (rpStep(p, pStmt)) {
-    (void)sqlite3_column_text(pStmt, 2);
-    (void)sqlite3_column_text(pStmt, 3);
-    rpKeep(p, k++, 0, sqlite3_column_int64(pStmt, 0));
-  }
-  rpDone(p, RP_CLAIM, pStmt);
-  return k;
+  return rpClaimRows(p, pStmt, 2, 0);
 }
 
 /*
@@ -589,9 +602,7 @@ static void rpHonkerAck(Rp *p, int k) {
   sqlite3_stmt *pStmt = rpStmt(p, RP_ACK);
   sqlite3_bind_int64(pStmt, 1, p->aiHandle[k]);
   sqlite3_bind_text(pStmt, 2, "bench-w", 7, SQLITE_STATIC);
-  rpStep(p, pStmt);
-  if (sqlite3_changes(p->db) != 1) rpFail("honker ack missed a row");
-  rpDone(p, RP_ACK, pStmt);
+  rpOneChange(p, RP_ACK, pStmt);
 }
 
 /*
@@ -640,16 +651,10 @@ static void rpRawEnqueue(Rp *p, int iMsg) {
 static int rpRawClaim(Rp *p, int n) {
   sqlite3_stmt *pStmt = rpStmt(p, RP_CLAIM);
   i64 iNow = rpNowMs();
-  int k = 0;
   sqlite3_bind_int64(pStmt, 1, iNow + 60000);
   sqlite3_bind_int64(pStmt, 2, iNow);
   sqlite3_bind_int(pStmt, 3, n);
-  while (rpStep(p, pStmt)) {
-    (void)sqlite3_column_text(pStmt, 2);
-    rpKeep(p, k++, 0, sqlite3_column_int64(pStmt, 0));
-  }
-  rpDone(p, RP_CLAIM, pStmt);
-  return k;
+  return rpClaimRows(p, pStmt, 2, 0);
 }
 
 /*
@@ -661,9 +666,7 @@ static void rpRawAck(Rp *p, int k) {
   sqlite3_bind_int64(pStmt, 1, p->iTelegramId++);
   sqlite3_bind_int64(pStmt, 2, rpNowMs());
   sqlite3_bind_int64(pStmt, 3, p->aiHandle[k]);
-  rpStep(p, pStmt);
-  if (sqlite3_changes(p->db) != 1) rpFail("raw confirm missed a row");
-  rpDone(p, RP_ACK, pStmt);
+  rpOneChange(p, RP_ACK, pStmt);
 }
 
 /* ------------------------------------------------------------------------
