@@ -41,8 +41,9 @@
 // P1 and PB start from stored messages (1000 per transaction, before the
 // clock starts, then a WAL checkpoint). Each round runs the sides in a
 // rotating order; the table shows medians of wall-clock msg/s and of the
-// process's CPU time per message, and mp/x (x's time over mp's: above 1,
-// mp is faster). Every sample's result is checked by counting rows.
+// process's CPU time per message, and mp/x, the median over rounds of x's
+// time over mp's in the same round (above 1, mp is faster). Every
+// sample's result is checked by counting rows.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -286,8 +287,9 @@ async function sample(dir, w, sd, round) {
   return [wall, cpu];
 }
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
+// The median of a[i] / b[i] (of a[i] without b).
+const median = (a, b) => {
+  const s = a.map((v, i) => (b ? v / b[i] : v)).sort((x, y) => x - y);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
@@ -323,15 +325,12 @@ async function main() {
     `${lpad('mp/x', 8)} ${lpad('CPU mp/x', 9)}`);
   for (const w of WORKLOADS) {
     const n = w.n();
-    const rows = SIDES.filter((sd) => sd.in.includes(w.name)).map((sd) => {
+    const mp = results.get(`${w.name}/mp`);
+    SIDES.filter((sd) => sd.in.includes(w.name)).forEach((sd, k) => {
       const res = results.get(`${w.name}/${sd.name}`);
-      return { name: sd.name, rate: n / median(res.wall), us: (median(res.cpu) * 1e6) / n };
-    });
-    const mp = rows[0];
-    rows.forEach((row, k) => {
-      console.log(`${pad(k ? '' : `${w.name} ${w.title}`, 38)} ${pad(row.name, 13)} ` +
-        `${lpad(row.rate.toFixed(0), 9)} ${lpad(row.us.toFixed(1), 11)} ` +
-        `${lpad((mp.rate / row.rate).toFixed(2) + 'x', 8)} ${lpad((row.us / mp.us).toFixed(2) + 'x', 9)}`);
+      console.log(`${pad(k ? '' : `${w.name} ${w.title}`, 38)} ${pad(sd.name, 13)} ` +
+        `${lpad((n / median(res.wall)).toFixed(0), 9)} ${lpad(((median(res.cpu) * 1e6) / n).toFixed(1), 11)} ` +
+        `${lpad(median(res.wall, mp.wall).toFixed(2) + 'x', 8)} ${lpad(median(res.cpu, mp.cpu).toFixed(2) + 'x', 9)}`);
     });
   }
 }
