@@ -93,10 +93,11 @@ say "C: mp, goqite's and honker's SQL, raw ($ROUNDS rounds)"
 "$BUILD/mp-replay" --ext "$EXT" --rounds "$ROUNDS" $SIZES | tee -a "$OUT"
 if [ -z "$SIZES" ]; then
   # honker's claim walks every due pending job (its dead-letter sweep),
-  # so P1 and PB depend on the backlog: the same with a tenth of it.
-  say "C: P1 and PB with a small backlog ($ROUNDS rounds)"
+  # so P1 and PB depend on the backlog: the same with a tenth of it, in
+  # twice the rounds (the samples are short).
+  say "C: P1 and PB with a small backlog ($((ROUNDS * 2)) rounds)"
   echo >>"$OUT"
-  "$BUILD/mp-replay" --ext "$EXT" --rounds "$ROUNDS" --only P1,PB \
+  "$BUILD/mp-replay" --ext "$EXT" --rounds "$((ROUNDS * 2))" --only P1,PB \
     --n1 500 --nb 2000 | tee -a "$OUT"
 fi
 {
