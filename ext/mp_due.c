@@ -34,25 +34,6 @@
 #define MP_DUE_SCAN_MAX "10000" /* pending messages looked at, at most */
 
 /*
-** Loads the chats that have a message in flight into pSet. Returns an
-** SQLite result code.
-*/
-static int mpDueInflight(MpState *p, MpIntSet *pSet) {
-  sqlite3_stmt *pStmt =
-      mpStmt(p, MP_STMT_DUE_INFLIGHT,
-             "SELECT chat_id FROM messages WHERE status = 'sent'");
-  if (pStmt == 0) return sqlite3_errcode(p->db);
-  while (sqlite3_step(pStmt) == SQLITE_ROW) {
-    i64 iChat = sqlite3_column_int64(pStmt, 0);
-    if (iChat != 0 && mpIntSetAdd(pSet, iChat) < 0) {
-      mpStmtFinish(pStmt);
-      return SQLITE_NOMEM;
-    }
-  }
-  return mpStmtFinish(pStmt);
-}
-
-/*
 ** Sets *pbAny to 1 if mp_chat holds any row (some chat is paced or
 ** paused), else 0. Returns an SQLite result code.
 */
@@ -100,7 +81,13 @@ static void mpNextDueFunc(sqlite3_context *ctx, int argc,
   int rc = mpPaceOpen(p, iNow, &pace);
   (void)argc;
   (void)argv;
-  if (rc == SQLITE_OK) rc = mpDueInflight(p, &inflight);
+  if (rc == SQLITE_OK) {
+    /* The chats with a message in flight. */
+    sqlite3_stmt *pSent =
+        mpStmt(p, MP_STMT_DUE_INFLIGHT,
+               "SELECT chat_id FROM messages WHERE status = 'sent'");
+    rc = pSent ? mpIntSetLoad(&inflight, pSent) : sqlite3_errcode(p->db);
+  }
   if (rc == SQLITE_OK) rc = mpDueAnyChatPaced(p, &bPaced);
   if (rc == SQLITE_OK) {
     pScan = mpStmt(p, MP_STMT_NEXT_DUE,

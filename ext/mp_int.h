@@ -334,6 +334,7 @@ struct MpIntSet {
 };
 int mpIntSetAdd(MpIntSet *pSet, i64 iValue);
 int mpIntSetHas(const MpIntSet *pSet, i64 iValue);
+int mpIntSetLoad(MpIntSet *pSet, sqlite3_stmt *pStmt);
 void mpIntSetClear(MpIntSet *pSet);
 
 /* mp_due.c: mp_next_due(). */

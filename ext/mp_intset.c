@@ -8,6 +8,7 @@
 **   MpIntSet s = { 0, 0, 0 };
 **   if (mpIntSetAdd(&s, iChat) == 1) { ... first time ... }
 **   if (mpIntSetHas(&s, iChat)) { ... }
+**   rc = mpIntSetLoad(&s, pStmt);   -- column 0 of every row
 **   mpIntSetClear(&s);
 **
 ** HOW IT WORKS
@@ -74,6 +75,22 @@ int mpIntSetAdd(MpIntSet *pSet, i64 iValue) {
 int mpIntSetHas(const MpIntSet *pSet, i64 iValue) {
   if (pSet->nSlot == 0) return 0;
   return pSet->aSlot[mpIntSetFind(pSet->aSlot, pSet->nSlot, iValue)] == iValue;
+}
+
+/*
+** Adds column 0 of every row of pStmt (a cached statement, bound and
+** ready; 0 and NULL are skipped) to the set, and finishes pStmt. Returns
+** an SQLite result code (SQLITE_NOMEM when the set cannot grow).
+*/
+int mpIntSetLoad(MpIntSet *pSet, sqlite3_stmt *pStmt) {
+  int rc = SQLITE_OK;
+  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+    i64 v = sqlite3_column_int64(pStmt, 0);
+    if (v != 0 && mpIntSetAdd(pSet, v) < 0) rc = SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) return mpStmtFinish(pStmt);
+  mpStmtFinish(pStmt);
+  return rc;
 }
 
 /*
