@@ -44,7 +44,7 @@
 
 #include <string.h>
 
-#define MP_RECOVER_BATCH 5000  /* queue index entries per transaction */
+#define MP_RECOVER_BATCH 1000  /* queue index entries per transaction */
 #define MP_RECOVER_LOW   -1e19 /* below every seq (a REAL compares exactly) */
 
 /* The two policies' changes; ?1 is the time (ms). */
