@@ -28,13 +28,14 @@
 ** (every page it changes is copied once inside mp's savepoint) stays a few
 ** megabytes however many messages come back. Within a priority the index
 ** groups the messages by order_at (0 for all but delayed ones) and then
-** orders them by seq, so a batch is a few seq ranges, each taken back by
-** one UPDATE; a message that is taken back leaves the prefix, and one
-** whose lease still runs is passed over once, never read again by the
-** same call. Each batch counts what it took back in the same transaction,
-** so a crash between batches leaves every message either taken back and
-** counted or untouched, and calling mp_recover() again finishes the work.
-** The count returned is the total of all batches.
+** orders them by seq, so a batch is a few index ranges (seqs of one group,
+** or whole groups), each taken back by one UPDATE; a message that is
+** taken back leaves the prefix, and one whose lease still runs is passed
+** over once, never read again by the same call. Each batch counts what
+** it took back in the same transaction, so a crash between batches leaves
+** every message either taken back and counted or untouched, and calling
+** mp_recover() again finishes the work. The count returned is the total
+** of all batches.
 **
 ** Rewriting each message (its status moves it from one part of the queue
 ** index to another) is most of the cost: about 24,000 instructions per
