@@ -95,6 +95,11 @@ def bench_table(results, lines):
     lines.append("")
 
 
+def micros(us):
+    """A duration in microseconds, as us below 1 ms, else as ms."""
+    return "%.0f us" % us if us < 1000 else "%.2f ms" % (us / 1000)
+
+
 def scale(results, lines):
     path = os.path.join(results, "mp-scale.json")
     if not os.path.exists(path):
@@ -113,20 +118,21 @@ def scale(results, lines):
         doc["pending_pct"], doc["layout"], doc["reps"]))
     lines.append("| rows | db MB | claim(100)+100 confirms, tx: wall / cpu | x (cpu) "
                  "| stats wall / cpu | x (cpu) | next_due cpu | enqueue wall / cpu "
-                 "| foreign id cpu | recover: rows, wall / cpu |")
+                 "| foreign id cpu | recover: rows, wall / cpu, heap |")
     lines.append("|---:|---:|---|---:|---|---:|---:|---|---:|---|")
     for s in sizes:
         rec = s["recover"]
         lines.append("| %d | %.0f | %.2f ms / %.2f ms | %.2fx | %.0f us / %.0f us | %.2fx "
-                     "| %.2f ms | %.0f us / %.0f us | %.1f ms | %d, %.2f s / %.2f s |" % (
+                     "| %s | %.0f us / %.0f us | %s | %d, %.2f s / %.2f s, %s MB |" % (
                          s["rows"], s["db_bytes"] / 1e6, s["claim_tx"]["wall_us"] / 1000,
                          s["claim_tx"]["cpu_us"] / 1000,
                          s["claim_tx"]["cpu_us"] / base["claim_tx"]["cpu_us"],
                          s["stats"]["wall_us"], s["stats"]["cpu_us"],
                          s["stats"]["cpu_us"] / base["stats"]["cpu_us"],
-                         s["next_due"]["cpu_us"] / 1000, s["enqueue"]["wall_us"],
-                         s["enqueue"]["cpu_us"], s["foreign_id"]["cpu_us"] / 1000,
-                         rec["rows"], rec["wall_s"], rec["cpu_s"]))
+                         micros(s["next_due"]["cpu_us"]), s["enqueue"]["wall_us"],
+                         s["enqueue"]["cpu_us"], micros(s["foreign_id"]["cpu_us"]),
+                         rec["rows"], rec["wall_s"], rec["cpu_s"],
+                         "%.1f" % rec["heap_mb"] if "heap_mb" in rec else "?"))
     lines.append("")
 
 

@@ -9,6 +9,8 @@ foreach(f IN LISTS FILES)
   file(READ "${f}" text)
   string(REPLACE "\\" "\\\\" text "${text}")
   string(REPLACE "\"" "\\\"" text "${text}")
+  # "??" would start a trigraph in C11: write every ? as \?.
+  string(REPLACE "?" "\\?" text "${text}")
   string(REPLACE "\n" "\\n\"\n  \"" text "${text}")
   get_filename_component(name "${f}" NAME)
   string(APPEND body "  /* ${name} */\n  \"${text}\",\n")

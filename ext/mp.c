@@ -107,6 +107,7 @@ MP_API int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
     mpRegisterRecover, mpRegisterVerify,     mpRegisterReport,
     mpRegisterCleanup, mpRegisterFormat,     mpRegisterSplit,
     mpRegisterBackup,  mpRegisterTick,       mpRegisterBatch,
+    mpRegisterDue,
   };
   // clang-format on
   MpState *p;

@@ -671,91 +671,6 @@ mark_sent_abort:
 }
 
 /*
-** Lowers *piBest to iAt when iAt is earlier (or *piBest is unset, < 0).
-*/
-static void mpEarliest(i64 *piBest, i64 iAt) {
-  if (*piBest < 0 || iAt < *piBest) *piBest = iAt;
-}
-
-/*
-** mp_next_due(): how many ms until mp_claim() could return a message
-** (0: now), or NULL when nothing is pending. A runner sleeps that long.
-** Looks at the first 10,000 pending messages in queue order; a chat whose
-** message is in flight waits for it, so its lease counts as a deadline.
-** MP_FN_VOLATILE: it only reads.
-*/
-static void mpNextDueFunc(sqlite3_context *ctx, int argc,
-                          sqlite3_value **argv) {
-  static const char zFunc[] = "mp_next_due";
-  MpState *p = sqlite3_user_data(ctx);
-  MpChatSet inflight = { 0, 0, 0 };
-  MpChatSet seen = { 0, 0, 0 };
-  MpPace pace;
-  i64 iNow = mpNowMs(p), iBest = -1, iWait = 0;
-  int bPending = 0, bBlocked = 0;
-  sqlite3_stmt *pScan = 0;
-  int rc = mpPaceOpen(p, iNow, &pace);
-  (void)argc;
-  (void)argv;
-  if (rc == SQLITE_OK) rc = mpClaimInflight(p, &inflight);
-  if (rc == SQLITE_OK) {
-    pScan = mpStmt(p, MP_STMT_NEXT_DUE,
-                   "SELECT chat_id, max(due_at, order_at) FROM messages "
-                   "WHERE status = 'pending' "
-                   "ORDER BY priority DESC, order_at, seq LIMIT 10000");
-    if (pScan == 0) rc = sqlite3_errcode(p->db);
-  }
-  while (rc == SQLITE_OK && sqlite3_step(pScan) == SQLITE_ROW) {
-    i64 iChat = sqlite3_column_int64(pScan, 0);
-    i64 iReadyAt = 0;
-    int bNew = mpChatSetAdd(&seen, iChat);
-    bPending = 1;
-    if (bNew < 0) rc = SQLITE_NOMEM;
-    if (bNew <= 0) continue;
-    if (mpChatSetHas(&inflight, iChat)) {
-      bBlocked = 1;
-      continue;
-    }
-    rc = mpPaceChatReadyAt(p, &pace, iChat, iNow, &iReadyAt);
-    if (iReadyAt < sqlite3_column_int64(pScan, 1)) {
-      iReadyAt = sqlite3_column_int64(pScan, 1);
-    }
-    mpEarliest(&iBest, iReadyAt);
-  }
-  if (pScan) {
-    int rc2 = mpStmtFinish(pScan);
-    if (rc == SQLITE_OK) rc = rc2;
-  }
-  if (rc == SQLITE_OK && iBest >= 0 && mpPaceBudget(&pace, iNow, &iWait) == 0 &&
-      iWait > iBest) {
-    iBest = iWait;
-  }
-  if (rc == SQLITE_OK && iBest < 0 && bBlocked) {
-    /* Every pending chat waits for a message in flight: its lease. */
-    sqlite3_stmt *pLease = 0;
-    rc = sqlite3_prepare_v2(p->db,
-                            "SELECT min(lease_until) FROM messages "
-                            "WHERE status = 'sent'",
-                            -1, &pLease, 0);
-    if (rc == SQLITE_OK && sqlite3_step(pLease) == SQLITE_ROW &&
-        sqlite3_column_type(pLease, 0) == SQLITE_INTEGER) {
-      mpEarliest(&iBest, sqlite3_column_int64(pLease, 0));
-    }
-    if (rc == SQLITE_OK) rc = sqlite3_finalize(pLease);
-  }
-  mpPaceClose(p, &pace, 0);
-  sqlite3_free(inflight.aSlot);
-  sqlite3_free(seen.aSlot);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-  } else if (bPending) {
-    /* Nothing to wait for but a lease-less message in flight: poll. */
-    if (iBest < 0) iBest = iNow + 1000;
-    sqlite3_result_int64(ctx, iBest > iNow ? iBest - iNow : 0);
-  }
-}
-
-/*
 ** Registers mp_claim and mp_mark_sent(). Returns an SQLite result code.
 */
 int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
@@ -763,7 +678,6 @@ int mpRegisterClaim(sqlite3 *db, MpState *p, char **pzErrMsg) {
   static const MpFunction aFunc[] = {
     { "mp_mark_sent", 1, MP_FN_UNSAFE, mpMarkSentFunc },
     { "mp_mark_sent", 2, MP_FN_UNSAFE, mpMarkSentFunc },
-    { "mp_next_due",  0, MP_FN_VOLATILE, mpNextDueFunc },
   };
   // clang-format on
   int rc = sqlite3_create_module_v2(db, "mp_claim", &mpClaimModule, p, 0);

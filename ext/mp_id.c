@@ -18,6 +18,12 @@
 ** A lease token is "<id>:<16 hex digits>", returned by mp_claim() and
 ** mp_mark_sent(). Every function that takes an id also takes a token; with
 ** a token, the call is refused unless that claim still holds the message.
+**
+** Rows inserted with plain SQL may carry any id. Those whose id does not
+** have the shape of an mp id (MP_ID_SHAPE) are in the partial index
+** messages_foreign_id (sql/004_foreign_id.sql), which mp's own rows never
+** enter; an id of that shape that is not an mp id (an upper-case hex
+** digit, say) is still looked up by reading the table.
 */
 #include "mp_int.h"
 
@@ -122,6 +128,36 @@ int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken) {
   return 1;
 }
 
+/* The GLOB pattern of an id's shape: a ? for each hex digit, the dashes,
+** the version digit 7 and the variant digit [89ab]. Every mp id has it;
+** the index of foreign ids in sql/004_foreign_id.sql holds the rows whose
+** id does not (keep both in step). A ? that follows a ? is written \? so
+** that C11 sees no trigraph. */
+#define MP_ID_SHAPE \
+ "?\?\?\?\?\?\?\?-?\?\?\?-7?\?\?-[89ab]?\?\?-?\?\?\?\?\?\?\?\?\?\?\?"
+
+/*
+** Returns 1 if the UTF-8 text z[0..n) matches MP_ID_SHAPE as GLOB would:
+** 36 characters, '-' where an mp id has one, the version digit 7 and a
+** variant digit 8, 9, a or b. Else 0.
+*/
+static int mpIdShaped(const char *z, int n) {
+  int k = 0; /* characters so far */
+  for (int i = 0; i < n; i++) {
+    char c = z[i];
+    if ((c & 0xC0) == 0x80) continue; /* inside a multi-byte character */
+    if (k == 8 || k == 13 || k == 18 || k == 23) {
+      if (c != '-') return 0;
+    } else if (k == 14) {
+      if (c != '7') return 0;
+    } else if (k == 19) {
+      if (c != '8' && c != '9' && c != 'a' && c != 'b') return 0;
+    }
+    k++;
+  }
+  return k == 36;
+}
+
 /*
 ** Copies the current row of a row statement into pRow.
 */
@@ -143,6 +179,32 @@ static void mpRowRead(sqlite3_stmt *pStmt, MpRow *pRow) {
  "ifnull(lease_token, ''), id FROM messages "
 
 /*
+** Looks up the row whose id is zId[0..nId), an id that mp did not make,
+** through messages_foreign_id (or, for an id of mp's shape, by reading the
+** table). Sets *pbFound, and pRow when found. Returns an SQLite result
+** code, the message on the connection.
+*/
+static int mpFindForeign(MpState *p, const char *zId, int nId, MpRow *pRow,
+                         int *pbFound) {
+  sqlite3_stmt *pStmt;
+  if (mpIdShaped(zId, nId)) {
+    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID_SCAN, MP_ROW_COLUMNS "WHERE id = ?1");
+  } else {
+    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID,
+                   MP_ROW_COLUMNS "WHERE id = ?1 AND id NOT GLOB "
+                                  "'" MP_ID_SHAPE "'");
+  }
+  *pbFound = 0;
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_text(pStmt, 1, zId, nId, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    mpRowRead(pStmt, pRow);
+    *pbFound = 1;
+  }
+  return mpStmtFinish(pStmt);
+}
+
+/*
 ** Finds the message named by zId[0..nId) (an id or a lease token) for
 ** zFunc. Returns SQLITE_OK with pRow filled (pRow->zGiven holds the token,
 ** if one was passed), SQLITE_NOTFOUND with *pzErr = "zFunc: no message
@@ -155,11 +217,12 @@ int mpFindRowText(MpState *p, const char *zFunc, const char *zId, int nId,
   i64 iSeq;
   int rc;
   int bFound = 0;
-  sqlite3_stmt *pStmt;
+  int nShown = nId; /* bytes of zId named in "no message" */
   memset(pRow, 0, sizeof(*pRow));
   *pzErr = 0;
   if (mpIdDecode(zId, nId, &iSeq, &zToken)) {
-    pStmt = mpStmt(p, MP_STMT_ROW_BY_SEQ, MP_ROW_COLUMNS "WHERE seq = ?1");
+    sqlite3_stmt *pStmt =
+        mpStmt(p, MP_STMT_ROW_BY_SEQ, MP_ROW_COLUMNS "WHERE seq = ?1");
     if (pStmt == 0) goto find_error;
     sqlite3_bind_int64(pStmt, 1, iSeq);
     if (sqlite3_step(pStmt) == SQLITE_ROW &&
@@ -168,21 +231,22 @@ int mpFindRowText(MpState *p, const char *zFunc, const char *zId, int nId,
       mpRowRead(pStmt, pRow);
       bFound = 1;
     }
+    rc = mpStmtFinish(pStmt);
+    if (zToken) nShown = 36;
   } else {
-    /* An id that mp did not make: rows inserted with plain SQL. */
-    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID, MP_ROW_COLUMNS "WHERE id = ?1");
-    if (pStmt == 0) goto find_error;
-    sqlite3_bind_text(pStmt, 1, zId, nId, SQLITE_STATIC);
-    if (sqlite3_step(pStmt) == SQLITE_ROW) {
-      mpRowRead(pStmt, pRow);
-      bFound = 1;
+    /* An id that mp did not make (a row inserted with plain SQL), or the
+    ** lease token "<id>:<16 hex digits>" that mp_claim() made of one. */
+    rc = mpFindForeign(p, zId, nId, pRow, &bFound);
+    if (rc == SQLITE_OK && !bFound && nId > 17 && zId[nId - 17] == ':' &&
+        mpHex(zId + nId - 16, 8) >= 0 && mpHex(zId + nId - 8, 8) >= 0) {
+      rc = mpFindForeign(p, zId, nId - 17, pRow, &bFound);
+      if (bFound) zToken = zId + nId - 16;
     }
   }
-  rc = mpStmtFinish(pStmt);
   if (rc != SQLITE_OK) goto find_error;
   if (!bFound) {
-    *pzErr = sqlite3_mprintf("%s: no message with id '%.*s'", zFunc,
-                             zToken ? 36 : nId, zId);
+    *pzErr =
+        sqlite3_mprintf("%s: no message with id '%.*s'", zFunc, nShown, zId);
     return SQLITE_NOTFOUND;
   }
   if (zToken) memcpy(pRow->zGiven, zToken, 16);

@@ -69,6 +69,18 @@ enum MpStmtSlot {
   MP_STMT_PACE_PUT,
   MP_STMT_NEXT_DUE,
   MP_STMT_ATTEMPT,
+  MP_STMT_STATS_COUNTERS,
+  MP_STMT_STATS_READ,
+  MP_STMT_DUE_INFLIGHT,
+  MP_STMT_DUE_PACED,
+  MP_STMT_ROW_BY_ID_SCAN,
+  MP_STMT_RECOVER_WALK_START,
+  MP_STMT_RECOVER_WALK_GROUP,
+  MP_STMT_RECOVER_WALK_NEXT,
+  MP_STMT_RECOVER_PENDING_SEQ,
+  MP_STMT_RECOVER_PENDING_AT,
+  MP_STMT_RECOVER_FAILED_SEQ,
+  MP_STMT_RECOVER_FAILED_AT,
   MP_STMT_COUNT
 };
 
@@ -321,5 +333,20 @@ struct MpFunction {
 };
 int mpRegisterFunctions(sqlite3 *db, MpState *p, const MpFunction *aFunc,
                         int nFunc, char **pzErrMsg);
+
+/* mp_intset.c: a set of non-zero integers (chat ids). */
+typedef struct MpIntSet MpIntSet;
+struct MpIntSet {
+  i64 *aSlot; /* Slots, 0 = empty; NULL until the first add */
+  int nSlot;  /* Number of slots, a power of two (0 at first) */
+  int nUsed;  /* Values stored */
+};
+int mpIntSetAdd(MpIntSet *pSet, i64 iValue);
+int mpIntSetHas(const MpIntSet *pSet, i64 iValue);
+int mpIntSetLoad(MpIntSet *pSet, sqlite3_stmt *pStmt);
+void mpIntSetClear(MpIntSet *pSet);
+
+/* mp_due.c: mp_next_due(). */
+int mpRegisterDue(sqlite3 *db, MpState *p, char **pzErrMsg);
 
 #endif /* MP_INT_H */

@@ -230,10 +230,11 @@ static const MpStatDef aStat[] = {
 // clang-format on
 #define MP_STATS ((int)(sizeof(aStat) / sizeof(aStat[0])))
 
-/* The enqueue time (ms) of the first due pending message of priority ?2.
-** An mp id starts with the enqueue ms in hex (see mp_id.c). */
-#define MP_STATS_OLDEST_SQL                                            \
- "SELECT CASE WHEN order_at > 0 THEN order_at "                        \
+/* The enqueue time (ms) of the first due pending message of priority P
+** (?1 = now ms), NULL when there is none. An mp id starts with the
+** enqueue ms in hex (see mp_id.c). */
+#define MP_STATS_OLDEST_SQL(P)                                         \
+ "(SELECT CASE WHEN order_at > 0 THEN order_at "                       \
  "WHEN length(id) = 36 AND substr(id, 15, 1) = '7' THEN "              \
  "((((instr('0123456789abcdef', substr(id, 1, 1)) - 1) << 28) + "      \
  "((instr('0123456789abcdef', substr(id, 2, 1)) - 1) << 24) + "        \
@@ -248,44 +249,49 @@ static const MpStatDef aStat[] = {
  "((instr('0123456789abcdef', substr(id, 12, 1)) - 1) << 4) + "        \
  "((instr('0123456789abcdef', substr(id, 13, 1)) - 1) << 0)) "         \
  "ELSE created_at * 1000 END FROM messages "                           \
- "WHERE status = 'pending' AND priority = ?2 "                         \
- "AND order_at <= ?1 AND due_at <= ?1 ORDER BY order_at, seq LIMIT 1"
+ "WHERE status = 'pending' AND priority = " P " "                      \
+ "AND order_at <= ?1 AND due_at <= ?1 ORDER BY order_at, seq LIMIT 1)"
 
 /*
-** Runs zSql (one integer result, parameters ?1 = now ms, ?2 = priority)
-** and stores the value in *piOut unless it is NULL or there is no row.
-** Returns an SQLite result code.
+** Every raw number but the counters, in one row (?1 = now ms): each
+** subquery is a rowid, primary-key or index lookup, or a walk over the
+** messages in flight. The oldest due pending message is looked up one
+** priority at a time: four index lookups, whatever the table size.
 */
-static int mpStatsQuery(MpState *p, const char *zSql, i64 iPrio, i64 *piOut) {
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  if (rc != SQLITE_OK) return rc;
-  if (sqlite3_bind_parameter_count(pStmt) >= 1) {
-    sqlite3_bind_int64(pStmt, 1, mpNowMs(p));
+// clang-format off
+#define MP_STATS_READ_SQL                                          \
+ "SELECT (SELECT max(seq) FROM messages), "                        \
+ "(SELECT count(*) FROM messages WHERE status = 'sent'), "         \
+ MP_STATS_OLDEST_SQL("0") ", " MP_STATS_OLDEST_SQL("1") ", "       \
+ MP_STATS_OLDEST_SQL("2") ", " MP_STATS_OLDEST_SQL("3") ", "       \
+ "(SELECT page_count * page_size "                                 \
+ "FROM pragma_page_count(), pragma_page_size()), "                 \
+ "(SELECT value FROM mp_meta WHERE key = 'last_cleanup'), "        \
+ "(SELECT value FROM mp_meta WHERE key = 'last_backup'), "         \
+ "(SELECT value FROM mp_meta WHERE key = 'schema_version')"
+// clang-format on
+
+/*
+** Sets *piOut to column iCol of pStmt unless it is NULL.
+*/
+static void mpStatsColumnInt(sqlite3_stmt *pStmt, int iCol, i64 *piOut) {
+  if (sqlite3_column_type(pStmt, iCol) != SQLITE_NULL) {
+    *piOut = sqlite3_column_int64(pStmt, iCol);
   }
-  if (sqlite3_bind_parameter_count(pStmt) >= 2) {
-    sqlite3_bind_int64(pStmt, 2, iPrio);
-  }
-  if (sqlite3_step(pStmt) == SQLITE_ROW &&
-      sqlite3_column_type(pStmt, 0) != SQLITE_NULL) {
-    *piOut = sqlite3_column_int64(pStmt, 0);
-  }
-  return sqlite3_finalize(pStmt);
 }
 
 /*
-** Reads the raw numbers. Each query is an index or rowid lookup, or a
-** walk over the messages in flight. Returns an SQLite result code.
+** Reads the raw numbers with two cached statements: the counters, then
+** everything else in one row. Returns an SQLite result code.
 */
 static int mpStatsLoad(MpState *p, MpStatsBase *b) {
-  sqlite3_stmt *pStmt = 0;
+  sqlite3_stmt *pStmt;
   int rc;
   memset(b, 0, sizeof(*b));
   b->iOldestMs = b->iLastCleanup = b->iLastBackup = -1;
   b->iNowMs = mpNowMs(p);
-  rc = sqlite3_prepare_v2(p->db, "SELECT name, n FROM mp_counter", -1, &pStmt,
-                          0);
-  if (rc != SQLITE_OK) return rc;
+  pStmt = mpStmt(p, MP_STMT_STATS_COUNTERS, "SELECT name, n FROM mp_counter");
+  if (pStmt == 0) return sqlite3_errcode(p->db);
   while (sqlite3_step(pStmt) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(pStmt, 0);
     for (int i = 0; z && i < MP_COUNTERS; i++) {
@@ -294,47 +300,33 @@ static int mpStatsLoad(MpState *p, MpStatsBase *b) {
       }
     }
   }
-  rc = sqlite3_finalize(pStmt);
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p, "SELECT max(seq) FROM messages", 0, &b->nSeqTop);
+  rc = mpStmtFinish(pStmt);
+  if (rc != SQLITE_OK) return rc;
+  pStmt = mpStmt(p, MP_STMT_STATS_READ, MP_STATS_READ_SQL);
+  if (pStmt == 0) return sqlite3_errcode(p->db);
+  sqlite3_bind_int64(pStmt, 1, b->iNowMs);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    mpStatsColumnInt(pStmt, 0, &b->nSeqTop);
+    mpStatsColumnInt(pStmt, 1, &b->nSent);
+    for (int iPrio = 0; iPrio <= MP_PRIORITY_CRITICAL; iPrio++) {
+      /* The first due message in queue order: for one enqueued due at
+      ** once (order_at 0) its wait counts from the enqueue, the ms in its
+      ** id (or created_at for an id written by plain SQL); for a delayed
+      ** one, from its order_at. */
+      i64 iAt = -1;
+      mpStatsColumnInt(pStmt, 2 + iPrio, &iAt);
+      if (iAt >= 0 && (b->iOldestMs < 0 || iAt < b->iOldestMs)) {
+        b->iOldestMs = iAt;
+      }
+    }
+    mpStatsColumnInt(pStmt, 6, &b->nDbBytes);
+    mpStatsColumnInt(pStmt, 7, &b->iLastCleanup);
+    mpStatsColumnInt(pStmt, 8, &b->iLastBackup);
+    mpStatsColumnInt(pStmt, 9, &b->iSchema);
   }
+  rc = mpStmtFinish(pStmt);
   if (b->nSeqTop < mpCounter(b, "seq_hwm"))
     b->nSeqTop = mpCounter(b, "seq_hwm");
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p, "SELECT count(*) FROM messages WHERE status = 'sent'",
-                      0, &b->nSent);
-  }
-  for (int iPrio = 0; rc == SQLITE_OK && iPrio <= MP_PRIORITY_CRITICAL;
-       iPrio++) {
-    i64 iAt = -1;
-    /* The first due message in queue order: for one enqueued due at once
-    ** (order_at 0) its wait counts from the enqueue, the ms in its id (or
-    ** created_at for an id written by plain SQL); for a delayed one, from
-    ** its order_at. Four index lookups, whatever the table size. */
-    rc = mpStatsQuery(p, MP_STATS_OLDEST_SQL, iPrio, &iAt);
-    if (iAt >= 0 && (b->iOldestMs < 0 || iAt < b->iOldestMs)) {
-      b->iOldestMs = iAt;
-    }
-  }
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p,
-                      "SELECT page_count * page_size "
-                      "FROM pragma_page_count(), pragma_page_size()",
-                      0, &b->nDbBytes);
-  }
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p, "SELECT value FROM mp_meta WHERE key = 'last_cleanup'",
-                      0, &b->iLastCleanup);
-  }
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p, "SELECT value FROM mp_meta WHERE key = 'last_backup'",
-                      0, &b->iLastBackup);
-  }
-  if (rc == SQLITE_OK) {
-    rc = mpStatsQuery(p,
-                      "SELECT value FROM mp_meta WHERE key = 'schema_version'",
-                      0, &b->iSchema);
-  }
   return rc;
 }
 

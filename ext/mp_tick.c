@@ -199,13 +199,11 @@ static void mpTickFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   (void)argc;
   (void)argv;
   if (mpRequireSchema(ctx, p, zFunc)) return;
-  rc = mpBegin(p);
+  rc = mpRecoverRun(p, 0, &nRecovered);
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, zFunc, p->db, rc);
     return;
   }
-  rc = mpRecoverRun(p, 0, &nRecovered);
-  if (mpEnd(ctx, p, zFunc, rc) != SQLITE_OK) return;
   pOut = sqlite3_str_new(p->db);
   sqlite3_str_appendf(pOut, "{\"recovered\":%lld,\"cleanup\":", nRecovered);
   rc = mpTickMetaInt(p, "last_cleanup", &iLastCleanup);

@@ -181,21 +181,22 @@ struct ScaleCost {
 /* Everything measured at one size. */
 typedef struct ScaleResult ScaleResult;
 struct ScaleResult {
-  i64 nRows;           /* Rows loaded */
-  i64 nPending;        /* Of which pending */
-  double rLoadS;       /* Seconds the load took */
-  i64 nDbBytes;        /* Database size after the load */
-  ScaleCost stats;     /* SELECT * FROM mp_stats */
-  ScaleCost nextDue;   /* SELECT mp_next_due() */
-  ScaleCost claim;     /* mp_claim(100) */
-  ScaleCost confirm;   /* 100 x mp_confirm() */
-  ScaleCost claimTx;   /* The whole claim + confirm transaction */
-  ScaleCost enqueue;   /* One autocommit mp_enqueue() */
-  ScaleCost foreign;   /* mp_confirm() of a foreign id */
-  i64 nRecovered;      /* Rows mp_recover() took back */
-  double rRecoverS;    /* Its wall time, in seconds */
-  double rRecoverCpuS; /* Its CPU time, in seconds */
-  double rSetupS;      /* Seconds the plain-SQL UPDATE to 'sent' took */
+  i64 nRows;             /* Rows loaded */
+  i64 nPending;          /* Of which pending */
+  double rLoadS;         /* Seconds the load took */
+  i64 nDbBytes;          /* Database size after the load */
+  ScaleCost stats;       /* SELECT * FROM mp_stats */
+  ScaleCost nextDue;     /* SELECT mp_next_due() */
+  ScaleCost claim;       /* mp_claim(100) */
+  ScaleCost confirm;     /* 100 x mp_confirm() */
+  ScaleCost claimTx;     /* The whole claim + confirm transaction */
+  ScaleCost enqueue;     /* One autocommit mp_enqueue() */
+  ScaleCost foreign;     /* mp_confirm() of a foreign id */
+  i64 nRecovered;        /* Rows mp_recover() took back */
+  double rRecoverS;      /* Its wall time, in seconds */
+  double rRecoverCpuS;   /* Its CPU time, in seconds */
+  double rSetupS;        /* Seconds the plain-SQL UPDATE to 'sent' took */
+  double rRecoverHeapMb; /* SQLite heap high-water during mp_recover() */
 };
 
 /* The whole run. */
@@ -693,6 +694,7 @@ static void scaleTimeForeign(Scale *pS, int n, ScaleResult *pR) {
 static void scaleTimeRecover(Scale *pS, ScaleResult *pR) {
   i64 nWant = pS->opt.nRecover < pR->nRows ? pS->opt.nRecover : pR->nRows;
   i64 nSent, nGot;
+  sqlite3_int64 iHeap = 0, iHeapHigh = 0;
   char zSql[256];
   double t, c;
   sqlite3_stmt *pStmt;
@@ -712,6 +714,7 @@ static void scaleTimeRecover(Scale *pS, ScaleResult *pR) {
     scaleFail(pS, "%lld messages in flight, expected %lld", nSent, nWant);
   }
   pStmt = scalePrepare(pS, "SELECT mp_recover()");
+  sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &iHeap, &iHeapHigh, 1);
   t = scaleNowUs(0);
   c = scaleNowUs(1);
   scaleCheck(pS, sqlite3_step(pStmt), SQLITE_ROW, "mp_recover");
@@ -720,6 +723,8 @@ static void scaleTimeRecover(Scale *pS, ScaleResult *pR) {
   scaleCheck(pS, sqlite3_reset(pStmt), SQLITE_OK, "mp_recover");
   pR->rRecoverCpuS = (scaleNowUs(1) - c) * 1e-6;
   pR->rRecoverS = (scaleNowUs(0) - t) * 1e-6;
+  sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &iHeap, &iHeapHigh, 0);
+  pR->rRecoverHeapMb = (double)iHeapHigh / 1e6;
   sqlite3_finalize(pStmt);
   pR->nRecovered = nGot;
   if (nGot != nWant || scaleStat(pS, "sent") != 0) {
@@ -833,7 +838,8 @@ static void scalePrint(const Scale *pS) {
     printf("%10s %9s | %10s %10s %10s %6s | %9s %6s | %9s %9s %10s", "rows",
            "pending", "claim100", "confirm100", "claim tx", "x", "stats", "x",
            "next_due", "enqueue", "foreign");
-    printf(bCpu ? "\n" : " | %9s %8s %8s\n", "recovered", "recover", "cpu");
+    printf(bCpu ? "\n" : " | %9s %8s %8s %8s\n", "recovered", "recover", "cpu",
+           "heap");
     for (int i = 0; i < pS->opt.nSize; i++) {
       const ScaleResult *pR = &pS->aResult[i];
       const ScaleCost *ap[] = { &pR->claim,  &pR->confirm, &pR->claimTx,
@@ -855,8 +861,8 @@ static void scalePrint(const Scale *pS) {
       if (bCpu) {
         printf("\n");
       } else {
-        printf(" | %9lld %7.2fs %7.2fs\n", pR->nRecovered, pR->rRecoverS,
-               pR->rRecoverCpuS);
+        printf(" | %9lld %7.2fs %7.2fs %6.1fMB\n", pR->nRecovered,
+               pR->rRecoverS, pR->rRecoverCpuS, pR->rRecoverHeapMb);
       }
     }
   }
@@ -905,8 +911,9 @@ static void scaleWriteJson(Scale *pS, const char *zFile) {
     scaleJsonCost(f, "foreign_id", &pR->foreign);
     fprintf(f,
             "\"recover\": {\"rows\": %lld, \"wall_s\": %.3f, \"cpu_s\": "
-            "%.3f, \"setup_s\": %.1f}}",
-            pR->nRecovered, pR->rRecoverS, pR->rRecoverCpuS, pR->rSetupS);
+            "%.3f, \"heap_mb\": %.1f, \"setup_s\": %.1f}}",
+            pR->nRecovered, pR->rRecoverS, pR->rRecoverCpuS, pR->rRecoverHeapMb,
+            pR->rSetupS);
   }
   fprintf(f, "\n  ]\n}\n");
   if (ferror(f) | fclose(f)) {
