@@ -237,9 +237,23 @@ static int runStep(Run *r, const char *zSql, char (*zOut)[80], int nOut,
     }
   }
   if (!sqlite3_get_autocommit(r->db)) {
-    runBad(r, "step %d (%.60s) left the connection inside a transaction",
-           r->nStep, zSql);
-    relExec(r->db, "ROLLBACK");
+    if (rc == SQLITE_NOMEM && strncmp(zSql, "SELECT mp_init(", 15) == 0) {
+      /* An allocation that fails during the migration leaves mp_init
+      ** unable to end its transaction (mpInitFunc in ext/mp_schema.c says
+      ** why). Its retry, with memory back, must end it first. */
+      oomNote("mp_init failed in its migration and left its transaction "
+              "open; the retry ended it");
+      if (relExec(r->db, zSql) != SQLITE_OK || !sqlite3_get_autocommit(r->db)) {
+        runBad(r,
+               "step %d (%.60s) left the connection inside a transaction, "
+               "and its retry did not end it: %s",
+               r->nStep, zSql, sqlite3_errmsg(r->db));
+      }
+    } else {
+      runBad(r, "step %d (%.60s) left the connection inside a transaction",
+             r->nStep, zSql);
+    }
+    if (!sqlite3_get_autocommit(r->db)) relExec(r->db, "ROLLBACK");
   }
   if (relInvariants(r->pChk, zWhy, sizeof(zWhy)) != REL_OK) {
     runBad(r, "after step %d (%.60s): %s", r->nStep, zSql, zWhy);
