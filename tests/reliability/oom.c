@@ -9,6 +9,9 @@
 **
 ** Options: --long, --stride N (try every Nth n), --persist 0|1 (default
 ** both), --at N, --dir D, -v (print each error that is not SQLITE_NOMEM).
+** The short sweep tries about OOM_SHORT_POINTS values of n per mode,
+** spread over the workload (so some fall in mp_init's migration), plus
+** the first and last OOM_SHORT_EDGE.
 **
 ** HOW IT WORKS
 **
@@ -78,6 +81,11 @@ static struct {
 } gOom;
 
 static int bVerbose = 0;
+
+/* The short sweep (ctest): about this many values of n per mode, spread
+** over the workload, plus the first and last few. */
+#define OOM_SHORT_POINTS 12
+#define OOM_SHORT_EDGE   2
 
 /*
 ** Returns 1 when this allocation must fail.
@@ -168,6 +176,7 @@ struct Run {
   int bBad;         /* A check failed */
   char zWhy[700];   /* The first failed check */
   const char *zDir; /* Scratch directory for backups */
+  u64 hChecked;     /* Digest of the state the invariants last held on */
 };
 
 /*
@@ -255,7 +264,8 @@ static int runStep(Run *r, const char *zSql, char (*zOut)[80], int nOut,
     }
     if (!sqlite3_get_autocommit(r->db)) relExec(r->db, "ROLLBACK");
   }
-  if (relInvariants(r->pChk, zWhy, sizeof(zWhy)) != REL_OK) {
+  if (relInvariantsIfChanged(r->pChk, &r->hChecked, zWhy, sizeof(zWhy)) !=
+      REL_OK) {
     runBad(r, "after step %d (%.60s): %s", r->nStep, zSql, zWhy);
   }
   gOom.bArmed = bArmed;
@@ -522,7 +532,8 @@ static int runCase(const char *zDb, const char *zDir, int n, int bPersist,
 int main(int argc, char **argv) {
   sqlite3_mem_methods m;
   const char *zDir = "/tmp";
-  int nStride = 397, iOnly = 0, mPersist = 3, nFail = 0, nRun = 0;
+  int nStride = 0, iOnly = 0, mPersist = 3, nFail = 0, nRun = 0;
+  int nAlloc = 0, nWarm = 0;
   char zDb[4096], zBackupDir[4096];
   setvbuf(stdout, 0, _IOLBF, 0);
   for (int i = 1; i < argc; i++) {
@@ -580,16 +591,22 @@ int main(int argc, char **argv) {
     perror(zBackupDir);
     return 2;
   }
+  /* A run without faults warms SQLite's lazy globals; a second counts. */
+  runCase(zDb, zBackupDir, 0, 0, &nWarm, &nAlloc);
+  runCase(zDb, zBackupDir, 0, 0, &nFail, &nAlloc);
+  if (nStride == 0) nStride = nAlloc / OOM_SHORT_POINTS;
   for (int bPersist = 0; bPersist <= 1; bPersist++) {
-    int nAlloc = 0, nCase = 0, nFail0 = nFail, nWarm = 0;
+    int nCase = 0, nFail0 = nFail;
     if (!(mPersist & (1 << bPersist))) continue;
-    /* A run without faults: warms SQLite's lazy globals, counts. */
-    runCase(zDb, zBackupDir, 0, 0, &nWarm, &nAlloc);
-    runCase(zDb, zBackupDir, 0, 0, &nFail, &nAlloc);
-    for (int n = iOnly ? iOnly : 1 + bPersist;; n += nStride) {
+    for (int n = iOnly ? iOnly : 1;; n++) {
       /* Each case in a child: a crash fails the case, not the sweep. */
       int st = 0, bFired = 0;
-      pid_t pid = fork();
+      pid_t pid;
+      if (!iOnly && !relPick(n, nAlloc, nStride, OOM_SHORT_EDGE,
+                             bPersist * nStride / 2)) {
+        continue;
+      }
+      pid = fork();
       if (pid < 0) {
         perror("fork");
         return 2;
