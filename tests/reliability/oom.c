@@ -214,8 +214,13 @@ static int runStep(Run *r, const char *zSql, char (*zOut)[80], int nOut,
   rc = sqlite3_prepare_v2(r->db, zSql, -1, &pStmt, 0);
   if (rc == SQLITE_OK) {
     while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
-      const char *z = (const char *)sqlite3_column_text(pStmt, iCol);
+      /* Reading the result as text is the caller's allocation (an integer
+      ** is converted), made once the call has returned: not faulted. */
+      const char *z;
+      gOom.bArmed = 0;
+      z = (const char *)sqlite3_column_text(pStmt, iCol);
       if (nRow < nOut && z) snprintf(zOut[nRow++], 80, "%s", z);
+      gOom.bArmed = bArmed;
     }
     if (rc == SQLITE_DONE) rc = SQLITE_OK;
     sqlite3_finalize(pStmt);
