@@ -210,6 +210,8 @@ static sqlite3_stmt *mpClaimRow(MpState *p, i64 iSeq, i64 iNow, i64 iLeaseMs,
 typedef struct MpClaimRow MpClaimRow;
 struct MpClaimRow {
   sqlite3_value *apCol[MP_CLAIM_COLUMNS]; /* Copies of the row's values */
+  char *azText[MP_CLAIM_COLUMNS]; /* Text values, copied again before the
+                                  ** commit for xColumn to hand over */
 };
 
 typedef struct MpClaimCursor MpClaimCursor;
@@ -233,6 +235,7 @@ static void mpClaimCursorClear(MpClaimCursor *pCur) {
   for (int i = 0; i < pCur->nRow; i++) {
     for (int j = 0; j < MP_CLAIM_COLUMNS; j++) {
       sqlite3_value_free(pCur->aRow[i].apCol[j]);
+      sqlite3_free(pCur->aRow[i].azText[j]);
     }
   }
   sqlite3_free(pCur->aRow);
@@ -303,6 +306,15 @@ static int mpClaimRun(MpClaimTab *pTab, MpClaimCursor *pCur, int nMax,
       sqlite3_value *pVal = sqlite3_value_dup(sqlite3_column_value(pRow, j));
       if (pVal == 0) rc = SQLITE_NOMEM;
       pCur->aRow[pCur->nRow].apCol[j] = pVal;
+      if (pVal && sqlite3_value_type(pVal) == SQLITE_TEXT) {
+        char *z = sqlite3_mprintf("%s", sqlite3_value_text(pVal));
+        if (z == 0) rc = SQLITE_NOMEM;
+        if (z && (int)strlen(z) != sqlite3_value_bytes(pVal)) {
+          sqlite3_free(z); /* a NUL inside: xColumn copies the value */
+          z = 0;
+        }
+        pCur->aRow[pCur->nRow].azText[j] = z;
+      }
     }
     pCur->nRow++;
     sqlite3_step(pRow);
@@ -484,8 +496,16 @@ static int mpClaimEof(sqlite3_vtab_cursor *pCursor) {
 static int mpClaimColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
                          int iCol) {
   MpClaimCursor *pCur = (MpClaimCursor *)pCursor;
-  if (iCol < MP_CLAIM_COLUMNS) {
-    sqlite3_result_value(ctx, pCur->aRow[pCur->iRow].apCol[iCol]);
+  MpClaimRow *pRow = &pCur->aRow[pCur->iRow];
+  if (iCol >= MP_CLAIM_COLUMNS) return SQLITE_OK;
+  if (pRow->azText[iCol]) {
+    /* The claim is committed: returning it must not fail for want of
+    ** memory, so the first read of a text takes the copy made before the
+    ** commit (SQLite frees it). A second read of that cell copies. */
+    sqlite3_result_text(ctx, pRow->azText[iCol], -1, sqlite3_free);
+    pRow->azText[iCol] = 0;
+  } else {
+    sqlite3_result_value(ctx, pRow->apCol[iCol]);
   }
   return SQLITE_OK;
 }
