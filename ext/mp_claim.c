@@ -181,13 +181,27 @@ struct MpClaimCell {
   double r;  /* the real */
 };
 
+/*
+** The bytes of a cursor's texts and blobs, in one allocation that starts
+** with this header. Each value is preceded by 8 bytes holding its offset
+** from the start of the allocation, so that the destructor SQLite calls
+** with the value alone finds the arena (mpClaimArenaRelease). xColumn hands
+** values over by reference: once the claim is committed, returning it must
+** not fail for want of memory (the messages would stay 'sent' under a
+** lease nobody holds until recovered as in doubt).
+*/
+typedef struct MpClaimArena MpClaimArena;
+struct MpClaimArena {
+  i64 nRef;   /* the cursor's reference, plus one per value handed over */
+  i64 nUsed;  /* bytes used, this header included */
+  i64 nAlloc; /* bytes allocated */
+};
+
 typedef struct MpClaimCursor MpClaimCursor;
 struct MpClaimCursor {
   sqlite3_vtab_cursor base; /* Base class, must be first */
   MpClaimCell *aCell;       /* MP_CLAIM_COLUMNS cells per claimed row */
-  char *aArena;             /* the bytes of every text and blob */
-  i64 nArena;               /* bytes used in aArena */
-  i64 nArenaAlloc;          /* bytes allocated for aArena */
+  MpClaimArena *pArena;     /* the bytes of every text and blob, or NULL */
   int nRow;                 /* Number of rows claimed */
   int iRow;                 /* Current row */
 };
@@ -199,36 +213,81 @@ struct MpClaimTab {
 };
 
 /*
-** Frees the rows held by a cursor.
+** Drops one reference to the arena holding the value z (a destructor for
+** sqlite3_result_text()); frees the arena with the last one.
+*/
+static void mpClaimArenaRelease(void *pValue) {
+  char *z = pValue;
+  i64 iOff;
+  MpClaimArena *pArena;
+  memcpy(&iOff, z - sizeof(i64), sizeof(i64));
+  pArena = (MpClaimArena *)(void *)(z - iOff);
+  if (--pArena->nRef == 0) sqlite3_free(pArena);
+}
+
+/*
+** Frees the rows held by a cursor (the arena once SQLite is done with the
+** values handed over).
 */
 static void mpClaimCursorClear(MpClaimCursor *pCur) {
   sqlite3_free(pCur->aCell);
-  sqlite3_free(pCur->aArena);
+  if (pCur->pArena && --pCur->pArena->nRef == 0) sqlite3_free(pCur->pArena);
   pCur->aCell = 0;
-  pCur->aArena = 0;
-  pCur->nArena = pCur->nArenaAlloc = 0;
+  pCur->pArena = 0;
   pCur->nRow = pCur->iRow = 0;
 }
 
 /*
-** Appends n bytes to the cursor's arena. Returns their offset, or -1 on
-** OOM.
+** Makes room for n more bytes in the cursor's arena. Returns SQLITE_OK or
+** SQLITE_NOMEM. Only while the claim runs: nothing is handed over yet.
 */
-static i64 mpClaimArenaAdd(MpClaimCursor *pCur, const void *z, int n) {
-  i64 iOff = pCur->nArena;
-  if (iOff + n > pCur->nArenaAlloc) {
-    i64 nNew = pCur->nArenaAlloc ? pCur->nArenaAlloc * 2 : 4096;
-    char *aNew;
-    while (nNew < iOff + n)
+static int mpClaimArenaReserve(MpClaimCursor *pCur, i64 n) {
+  MpClaimArena *pA = pCur->pArena;
+  i64 nUsed = pA ? pA->nUsed : (i64)sizeof(MpClaimArena);
+  i64 nAlloc = pA ? pA->nAlloc : 0;
+  if (nUsed + n > nAlloc) {
+    i64 nNew = nAlloc ? nAlloc * 2 : 4096;
+    while (nNew < nUsed + n)
       nNew *= 2;
-    aNew = sqlite3_realloc64(pCur->aArena, (u64)nNew);
-    if (aNew == 0) return -1;
-    pCur->aArena = aNew;
-    pCur->nArenaAlloc = nNew;
+    pA = sqlite3_realloc64(pA, (u64)nNew);
+    if (pA == 0) return SQLITE_NOMEM;
+    if (pCur->pArena == 0) {
+      pA->nRef = 1;
+      pA->nUsed = nUsed;
+    }
+    pA->nAlloc = nNew;
+    pCur->pArena = pA;
   }
-  if (n > 0) memcpy(pCur->aArena + iOff, z, (size_t)n);
-  pCur->nArena += n;
-  return iOff;
+  return SQLITE_OK;
+}
+
+/*
+** Appends one value made of the nPart pieces azPart[k] (anPart[k] bytes
+** each) to the arena, with its offset before it and a NUL after it. Sets
+** *piOff to its offset. Returns SQLITE_OK or SQLITE_NOMEM.
+*/
+static int mpClaimArenaAdd(MpClaimCursor *pCur, int nPart,
+                           const void *const *azPart, const int *anPart,
+                           i64 *piOff) {
+  i64 n = 0, iOff;
+  char *a;
+  for (int k = 0; k < nPart; k++)
+    n += anPart[k];
+  if (mpClaimArenaReserve(pCur, n + 2 * (i64)sizeof(i64) + 1) != SQLITE_OK) {
+    return SQLITE_NOMEM;
+  }
+  a = (char *)pCur->pArena;
+  iOff = (pCur->pArena->nUsed + 7) & ~(i64)7; /* aligned offset slot */
+  iOff += sizeof(i64);
+  memcpy(a + iOff - sizeof(i64), &iOff, sizeof(i64));
+  *piOff = iOff;
+  for (int k = 0; k < nPart; k++) {
+    if (anPart[k] > 0) memcpy(a + iOff, azPart[k], (size_t)anPart[k]);
+    iOff += anPart[k];
+  }
+  a[iOff] = 0;
+  pCur->pArena->nUsed = iOff + 1;
+  return SQLITE_OK;
 }
 
 /*
@@ -248,9 +307,7 @@ static int mpClaimCellSet(MpClaimCursor *pCur, MpClaimCell *pCell,
                           : sqlite3_value_blob(pVal);
       pCell->n = sqlite3_value_bytes(pVal);
       if (z == 0 && pCell->n > 0) return SQLITE_NOMEM;
-      pCell->i = mpClaimArenaAdd(pCur, z, pCell->n);
-      if (pCell->i < 0) return SQLITE_NOMEM;
-      break;
+      return mpClaimArenaAdd(pCur, 1, &z, &pCell->n, &pCell->i);
     }
   }
   return SQLITE_OK;
@@ -300,14 +357,15 @@ static int mpClaimRow(MpState *p, MpClaimCursor *pCur, i64 iSeq, i64 iNow,
     memset(aCell, 0, sizeof(MpClaimCell) * MP_CLAIM_COLUMNS);
     for (int j = 0; rc == SQLITE_OK && j < MP_CLAIM_COLUMNS; j++) {
       if (j == 5) {
-        const unsigned char *zId = sqlite3_column_text(pRead, 0);
+        const void *azPart[3];
+        int anPart[3] = { sqlite3_column_bytes(pRead, 0), 1, 16 };
+        azPart[0] = sqlite3_column_text(pRead, 0);
+        azPart[1] = ":";
+        azPart[2] = zToken;
         aCell[5].eType = SQLITE_TEXT;
-        aCell[5].n = sqlite3_column_bytes(pRead, 0) + 17;
-        aCell[5].i = mpClaimArenaAdd(pCur, zId, aCell[5].n - 17);
-        if (zId == 0 || aCell[5].i < 0 || mpClaimArenaAdd(pCur, ":", 1) < 0 ||
-            mpClaimArenaAdd(pCur, zToken, 16) < 0) {
-          rc = SQLITE_NOMEM;
-        }
+        aCell[5].n = anPart[0] + 17;
+        rc = azPart[0] ? mpClaimArenaAdd(pCur, 3, azPart, anPart, &aCell[5].i)
+                       : SQLITE_NOMEM;
       } else {
         rc = mpClaimCellSet(pCur, &aCell[j],
                             sqlite3_column_value(pRead, j < 5 ? j : j - 1));
@@ -561,13 +619,17 @@ static int mpClaimColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
     case SQLITE_INTEGER: sqlite3_result_int64(ctx, pCell->i); break;
     case SQLITE_FLOAT: sqlite3_result_double(ctx, pCell->r); break;
     case SQLITE_TEXT:
-      sqlite3_result_text(ctx, pCur->aArena + pCell->i, pCell->n,
-                          SQLITE_TRANSIENT);
+    case SQLITE_BLOB: {
+      /* By reference, no allocation: see MpClaimArena. */
+      char *z = (char *)pCur->pArena + pCell->i;
+      pCur->pArena->nRef++;
+      if (pCell->eType == SQLITE_TEXT) {
+        sqlite3_result_text(ctx, z, pCell->n, mpClaimArenaRelease);
+      } else {
+        sqlite3_result_blob(ctx, z, pCell->n, mpClaimArenaRelease);
+      }
       break;
-    case SQLITE_BLOB:
-      sqlite3_result_blob(ctx, pCur->aArena + pCell->i, pCell->n,
-                          SQLITE_TRANSIENT);
-      break;
+    }
   }
   return SQLITE_OK;
 }
@@ -653,8 +715,9 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
     rc = one.aCell ? mpClaimRow(p, &one, row.iSeq, mpNowMs(p), iLeaseMs, 0)
                    : SQLITE_NOMEM;
     if (rc == SQLITE_OK && one.nRow == 1) {
-      sqlite3_result_text(ctx, one.aArena + one.aCell[5].i, one.aCell[5].n,
-                          SQLITE_TRANSIENT);
+      one.pArena->nRef++;
+      sqlite3_result_text(ctx, (char *)one.pArena + one.aCell[5].i,
+                          one.aCell[5].n, mpClaimArenaRelease);
     }
     mpClaimCursorClear(&one);
   }

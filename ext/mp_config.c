@@ -159,29 +159,42 @@ static int mpConfigStore(MpState *p, const MpConfigKey *pKey,
 
 /*
 ** Reads the stored value of zKey into a result: the default when unset.
+** Returns an SQLite result code. Setting the result allocates nothing that
+** can fail unseen (a text is copied here first), so that mp_config() can
+** set it before its commit.
 */
 static int mpConfigResult(MpState *p, sqlite3_context *ctx,
                           const MpConfigKey *pKey) {
   sqlite3_stmt *pStmt =
       mpStmt(p, MP_STMT_CONFIG_GET, "SELECT value FROM mp_meta WHERE key = ?1");
-  int bSet = 0;
+  int rc = SQLITE_OK;
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, pKey->zName, -1, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
-    bSet = 1;
-  }
-  if (!bSet) {
-    if (pKey->eType == MP_CFG_INT) {
-      sqlite3_result_int64(ctx, pKey->iDefault);
-    } else if (pKey->eType == MP_CFG_ENUM) {
-      sqlite3_result_text(ctx, pKey->zChoices,
-                          (int)strcspn(pKey->zChoices, "|"), SQLITE_TRANSIENT);
-    } else {
+    sqlite3_value *pVal = sqlite3_column_value(pStmt, 0);
+    int eType = sqlite3_value_type(pVal);
+    if (eType == SQLITE_INTEGER) {
+      sqlite3_result_int64(ctx, sqlite3_value_int64(pVal));
+    } else if (eType == SQLITE_FLOAT) {
+      sqlite3_result_double(ctx, sqlite3_value_double(pVal));
+    } else if (eType == SQLITE_NULL) {
       sqlite3_result_null(ctx);
+    } else {
+      char *z = sqlite3_mprintf("%s", sqlite3_value_text(pVal));
+      if (z == 0) rc = SQLITE_NOMEM;
+      sqlite3_result_text(ctx, z, -1, sqlite3_free);
     }
+  } else if (pKey->eType == MP_CFG_INT) {
+    sqlite3_result_int64(ctx, pKey->iDefault);
+  } else if (pKey->eType == MP_CFG_ENUM) {
+    sqlite3_result_text(ctx, pKey->zChoices, (int)strcspn(pKey->zChoices, "|"),
+                        SQLITE_STATIC);
+  } else {
+    sqlite3_result_null(ctx);
   }
-  return mpStmtFinish(pStmt);
+  if (rc == SQLITE_OK) return mpStmtFinish(pStmt);
+  mpStmtFinish(pStmt);
+  return rc;
 }
 
 /*
@@ -349,16 +362,17 @@ static void mpConfigFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
     rc = mpBegin(p);
     if (rc == SQLITE_OK) rc = mpConfigStore(p, pKey, argv[1]);
+    /* The result is set before the commit: once committed, the call must
+    ** not fail for want of memory. */
+    if (rc == SQLITE_OK) rc = mpConfigResult(p, ctx, pKey);
     if (rc != SQLITE_OK) {
       mpResultDbError(ctx, "mp_config", p->db, rc);
       mpRollback(p);
       return;
     }
     rc = mpCommit(p);
-    if (rc != SQLITE_OK) {
-      mpResultDbError(ctx, "mp_config", p->db, rc);
-      return;
-    }
+    if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_config", p->db, rc);
+    return;
   }
   rc = mpConfigResult(p, ctx, pKey);
   if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_config", p->db, rc);

@@ -38,9 +38,10 @@ static int mpQueryInt(sqlite3 *db, const char *zSql, i64 *piOut) {
 /*
 ** Brings the schema up to MP_SCHEMA_VERSION inside the open transaction.
 ** Sets *piFrom to the version found. Returns SQLITE_OK, or an error code
-** with a message on ctx.
+** with the message in *pzErr (from sqlite3_malloc; NULL when out of
+** memory). Nothing is reported on ctx yet: see mpInitFunc.
 */
-static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
+static int mpMigrate(MpState *p, i64 *piFrom, char **pzErr) {
   sqlite3 *db = p->db;
   i64 bMessages = 0, bMeta = 0, bTables = 0;
   int rc = mpQueryInt(db, "SELECT count(*) FROM sqlite_schema", &bTables);
@@ -73,28 +74,27 @@ static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
         db, "SELECT value FROM mp_meta WHERE key = 'schema_version'", piFrom);
   }
   if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, "mp_init", db, rc);
+    *pzErr = mpDbErrorText(db, "mp_init", sqlite3_errmsg(db));
     return rc;
   }
   if (bMessages && *piFrom == 0) {
-    mpResultErrorf(ctx,
-                   "mp_init: a table named messages exists and was not made "
-                   "by mp; rename it or use another database");
+    *pzErr = sqlite3_mprintf(
+        "mp_init: a table named messages exists and was not made by mp; "
+        "rename it or use another database");
     return SQLITE_ERROR;
   }
   if (*piFrom > MP_SCHEMA_VERSION) {
-    mpResultErrorf(ctx,
-                   "mp_init: the database has schema version %lld, newer "
-                   "than this mp (%d); upgrade mp",
-                   *piFrom, MP_SCHEMA_VERSION);
+    *pzErr = sqlite3_mprintf("mp_init: the database has schema version %lld, "
+                             "newer than this mp (%d); upgrade mp",
+                             *piFrom, MP_SCHEMA_VERSION);
     return SQLITE_ERROR;
   }
   for (i64 v = *piFrom; v < MP_SCHEMA_VERSION; v++) {
     char *zErr = 0;
     rc = sqlite3_exec(db, mpMigrations[v], 0, 0, &zErr);
     if (rc != SQLITE_OK) {
-      mpResultErrorf(ctx, "mp_init: migration %lld failed: %s", v + 1,
-                     zErr ? zErr : sqlite3_errstr(rc));
+      *pzErr = sqlite3_mprintf("mp_init: migration %lld failed: %s", v + 1,
+                               zErr ? zErr : sqlite3_errstr(rc));
       sqlite3_free(zErr);
       return rc;
     }
@@ -107,7 +107,7 @@ static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
     rc = zSql ? sqlite3_exec(db, zSql, 0, 0, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
     if (rc != SQLITE_OK) {
-      mpResultDbError(ctx, "mp_init", db, rc);
+      *pzErr = mpDbErrorText(db, "mp_init", sqlite3_errmsg(db));
       return rc;
     }
   }
@@ -115,18 +115,64 @@ static int mpMigrate(sqlite3_context *ctx, MpState *p, i64 *piFrom) {
 }
 
 /*
+** Prepares what ends mp_init()'s transaction: apEnd[0] undoes it, apEnd[1]
+** commits it (bOwn: ROLLBACK and COMMIT; else ROLLBACK TO and RELEASE of
+** the nested savepoint). Any statements in apEnd are replaced. Returns an
+** SQLite result code.
+*/
+static int mpInitPrepareEnd(sqlite3 *db, int bOwn, sqlite3_stmt **apEnd) {
+  int rc;
+  sqlite3_finalize(apEnd[0]);
+  sqlite3_finalize(apEnd[1]);
+  apEnd[0] = apEnd[1] = 0;
+  rc = sqlite3_prepare_v2(db, bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn", -1,
+                          &apEnd[0], 0);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db, bOwn ? "COMMIT" : "RELEASE mp_txn", -1,
+                            &apEnd[1], 0);
+  }
+  return rc;
+}
+
+/*
+** Rolls back a transaction that an earlier mp_init() on this connection
+** opened and could not end (see mpInitFunc); such a transaction holds the
+** savepoint mp_init_txn. A transaction of the caller's has no such
+** savepoint and is left alone. Returns an SQLite result code.
+*/
+static int mpInitEndStale(sqlite3 *db) {
+  int rc;
+  if (sqlite3_get_autocommit(db)) return SQLITE_OK;
+  rc = sqlite3_exec(db, "ROLLBACK TO mp_init_txn", 0, 0, 0);
+  if (rc == SQLITE_ERROR) return SQLITE_OK; /* no such savepoint: not ours */
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+  return rc;
+}
+
+/*
 ** mp_init([config_json]): creates or migrates the schema, applies the
 ** settings, and returns a JSON summary. Idempotent. MP_FN_UNSAFE: it
 ** changes the schema.
+**
+** Ending the transaction must not depend on memory being available, so
+** the statements that end it are prepared before it opens, and again
+** after the migration: SQLite expires every prepared statement when an
+** index is created, and re-preparing one needs memory. An error is put on
+** ctx only after the rollback, because an out-of-memory result marks the
+** connection as failed, and an expired statement cannot be re-prepared
+** then. Should the rollback still fail (memory stays short during the
+** migration), the transaction stays open and the next mp_init() rolls it
+** back first (mpInitEndStale).
 */
 static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   MpState *p = sqlite3_user_data(ctx);
   const char *zConfig = 0;
   int nConfig = 0;
   i64 iFrom = 0;
-  int rc, bOwn;
+  int rc, bOwn, bReported = 0; /* bReported: the error is on ctx */
+  char *zErr = 0;              /* The error to report, once rolled back */
   sqlite3_str *pOut = 0;
-  sqlite3_stmt *apUndo[2] = { 0, 0 }; /* ROLLBACK and COMMIT, prepared */
+  sqlite3_stmt *apEnd[2] = { 0, 0 }; /* ROLLBACK and COMMIT, prepared */
   if (argc == 1) {
     if (mpArgText(ctx, argv[0], "mp_init", "config", 65536, 1, &zConfig,
                   &nConfig)) {
@@ -137,6 +183,11 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       return;
     }
   }
+  rc = mpInitEndStale(p->db);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, "mp_init", p->db, rc);
+    return;
+  }
   /*
   ** The schema is read before it is written (to choose auto_vacuum and to
   ** find the version), so outside a transaction mp_init() takes the write
@@ -145,25 +196,30 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   ** failing. Inside the caller's transaction it nests in a savepoint.
   */
   bOwn = sqlite3_get_autocommit(p->db);
-  /* What ends the transaction is prepared before it opens: ending it must
-  ** not depend on memory being available then. */
-  rc = sqlite3_prepare_v2(p->db, bOwn ? "ROLLBACK" : "ROLLBACK TO mp_txn", -1,
-                          &apUndo[0], 0);
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_prepare_v2(p->db, bOwn ? "COMMIT" : "RELEASE mp_txn", -1,
-                            &apUndo[1], 0);
-  }
+  rc = mpInitPrepareEnd(p->db, bOwn, apEnd);
   if (rc == SQLITE_OK) rc = sqlite3_exec(p->db, "SAVEPOINT mp_txn", 0, 0, 0);
   if (rc == SQLITE_OK && bOwn) {
-    rc = sqlite3_exec(p->db, "RELEASE mp_txn; BEGIN IMMEDIATE", 0, 0, 0);
+    rc = sqlite3_exec(p->db,
+                      "RELEASE mp_txn; BEGIN IMMEDIATE; SAVEPOINT mp_init_txn",
+                      0, 0, 0);
+    if (rc != SQLITE_OK && !sqlite3_get_autocommit(p->db)) {
+      sqlite3_step(apEnd[0]);
+    }
   }
   if (rc != SQLITE_OK) {
     mpResultDbError(ctx, "mp_init", p->db, rc);
     goto init_end;
   }
-  rc = mpMigrate(ctx, p, &iFrom);
+  rc = mpMigrate(p, &iFrom, &zErr);
+  if (rc == SQLITE_OK) {
+    rc = mpInitPrepareEnd(p->db, bOwn, apEnd);
+    if (rc != SQLITE_OK) {
+      zErr = mpDbErrorText(p->db, "mp_init", sqlite3_errmsg(p->db));
+    }
+  }
   if (rc == SQLITE_OK && zConfig) {
     rc = mpConfigApplyJson(ctx, p, "mp_init", zConfig, nConfig);
+    bReported = rc != SQLITE_OK;
   }
   if (rc == SQLITE_OK) {
     /* The summary is built before the commit: once committed, the call
@@ -176,16 +232,18 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     mpConfigAppendJson(p, pOut);
     sqlite3_str_appendchar(pOut, 1, '}');
     rc = sqlite3_str_errcode(pOut);
-    if (rc != SQLITE_OK) sqlite3_result_error_code(ctx, rc);
   }
   if (rc == SQLITE_OK) {
-    sqlite3_step(apUndo[1]);
-    rc = sqlite3_reset(apUndo[1]);
-    if (rc != SQLITE_OK) mpResultDbError(ctx, "mp_init", p->db, rc);
+    sqlite3_step(apEnd[1]);
+    rc = sqlite3_reset(apEnd[1]);
+    if (rc != SQLITE_OK) {
+      zErr = mpDbErrorText(p->db, "mp_init", sqlite3_errmsg(p->db));
+    }
   }
   if (rc != SQLITE_OK) {
-    sqlite3_step(apUndo[0]);
-    if (!bOwn) sqlite3_exec(p->db, "RELEASE mp_txn", 0, 0, 0);
+    sqlite3_step(apEnd[0]);
+    if (!bOwn) sqlite3_step(apEnd[1]);
+    if (!bReported) mpResultMsg(ctx, rc, zErr);
     sqlite3_free(sqlite3_str_finish(pOut));
     goto init_end;
   }
@@ -193,8 +251,8 @@ static void mpInitFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_subtype(ctx, 'J');
 
 init_end:
-  sqlite3_finalize(apUndo[0]);
-  sqlite3_finalize(apUndo[1]);
+  sqlite3_finalize(apEnd[0]);
+  sqlite3_finalize(apEnd[1]);
 }
 
 /*

@@ -10,7 +10,10 @@
 ** Options: --long, --rounds N (workload size), --stride N (sweep every
 ** Nth sync point and every Nth step), --sync full|normal|both, --mode
 ** keep|drop|torn|garbage|random|all, --at K (only sync point K), --dir D
-** (scratch directory, default /tmp), -v (print every case).
+** (scratch directory, default /tmp), -v (print every case). The short
+** sweep loses power once at each sync point of synchronous=FULL, the
+** damage modes taking turns, at every other one of NORMAL, and idle after
+** every third step (see main).
 **
 ** HOW IT WORKS
 **
@@ -70,6 +73,10 @@
 #define CRASH_EXIT  99 /* A child's exit status after a simulated crash */
 #define MAX_STEPS   4096
 #define MAX_RECORDS 8192
+
+/* The short sweep (ctest) tries every CRASH_SHORT_STRIDE-th sync point of
+** synchronous=FULL in each mode (see main). */
+#define CRASH_SHORT_STRIDE 5
 
 /* The workload's connection and its link to the parent. */
 typedef struct Work Work;
@@ -596,7 +603,7 @@ static int crashCase(const char *zDb, int bFull, int nRound, int iSync,
 int main(int argc, char **argv) {
   static Outcome ref;
   const char *zDir = "/tmp";
-  int nRound = 3, nStride = 5, iOnly = 0;
+  int nRound = 3, nStride = 0, iOnly = 0;
   int mSync = 3, mMode = (1 << CRASH_NMODE) - 1;
   int nFail = 0;
   char zDb[4096];
@@ -664,18 +671,30 @@ int main(int argc, char **argv) {
       nFail++;
       continue;
     }
-    printf("synchronous=%s: %d rounds, %d steps, %d sync points, stride %d\n",
-           bFull ? "FULL" : "NORMAL", nRound, ref.nStep, ref.nSync, nStride);
+    printf("synchronous=%s: %d rounds, %d steps, %d sync points%s\n",
+           bFull ? "FULL" : "NORMAL", nRound, ref.nStep, ref.nSync,
+           nStride ? "" : " (short sweep)");
     fflush(stdout);
     for (int m = 0; m < CRASH_NMODE; m++) {
       if (!(mMode & (1 << m))) continue;
       nCase0 = t.nCase;
-      for (int k = 1 + (m % nStride); k <= ref.nSync; k += nStride) {
-        if (iOnly && k != iOnly) continue;
+      /* Short: each sync point of FULL once, in one of the modes (they
+      ** take turns); every other point for NORMAL, and every third step
+      ** for the idle losses. */
+      int nEvery = nStride ? nStride
+                   : bFull ? CRASH_SHORT_STRIDE
+                           : 2 * CRASH_SHORT_STRIDE;
+      int nIdleEvery = nStride ? nStride : 3 * CRASH_SHORT_STRIDE;
+      for (int k = 1; k <= ref.nSync; k++) {
+        if ((iOnly && k != iOnly) ||
+            !relPick(k, ref.nSync, nEvery, 0, m * nEvery / CRASH_NMODE)) {
+          continue;
+        }
         crashCase(zDb, bFull, nRound, k, 0, m, &ref, &t);
       }
-      if (!iOnly) {
-        for (int s = 1 + (m % nStride); s < ref.nStep; s += nStride) {
+      for (int s = 1; !iOnly && s < ref.nStep; s++) {
+        if (relPick(s, ref.nStep - 1, nIdleEvery, 0,
+                    m * nIdleEvery / CRASH_NMODE)) {
           crashCase(zDb, bFull, nRound, 0, s, m, &ref, &t);
         }
       }

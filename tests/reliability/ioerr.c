@@ -10,7 +10,9 @@
 **
 ** Options: --long, --rounds N, --stride N (try every Nth n), --op
 ** read|write|full|sync|truncate|all, --persist 0|1 (default both), --at N
-** (only n = N), --dir D, -v.
+** (only n = N), --dir D, -v. The short sweep tries, for each fault and
+** mode, about IOERR_SHORT_POINTS values of n spread over the calls, plus
+** the first and the last.
 **
 ** HOW IT WORKS
 **
@@ -82,10 +84,16 @@ struct Run {
   int nOther;        /* Errors not of the injected class */
   int eOp;           /* The armed fault, for the report */
   int iErrWant;      /* The injected code */
+  u64 hChecked;      /* Digest of the state the invariants last held on */
 };
 
 static int bVerbose = 0;
 static int nLastCount = 0; /* Calls of the armed kind in the last run */
+
+/* The short sweep (ctest): about this many values of n per fault and
+** mode, spread over the workload, plus the first and the last. */
+#define IOERR_SHORT_POINTS 3
+#define IOERR_SHORT_EDGE   1
 
 /*
 ** Records the first failed check of a run.
@@ -264,7 +272,8 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
   } else {
     runCheckEffect(r, eKind, zArg, zRes, zLabel);
   }
-  if (relInvariants(r->pChk, zWhy, sizeof(zWhy)) != REL_OK) {
+  if (relInvariantsIfChanged(r->pChk, &r->hChecked, zWhy, sizeof(zWhy)) !=
+      REL_OK) {
     runBad(r, "after step %d (%s, rc %d): %s", r->nStep, zLabel, rc, zWhy);
   }
 }
@@ -496,7 +505,8 @@ int main(int argc, char **argv) {
   const int nFault = (int)(sizeof(aFault) / sizeof(aFault[0]));
   const char *zDir = "/tmp";
   const char *zOp = "all";
-  int nRound = 3, nStride = 13, iOnly = 0, mPersist = 3;
+  int nRound = 3, nStride = 0, iOnly = 0, mPersist = 3;
+  int anTotal[IOERR_NOP]; /* Calls of each kind, once counted */
   int nFail = 0, nOther = 0, nRun = 0;
   char zDb[4096];
   setvbuf(stdout, 0, _IOLBF, 0);
@@ -537,6 +547,8 @@ int main(int argc, char **argv) {
     }
   }
   snprintf(zDb, sizeof(zDb), "%s/mp-rel-ioerr-%d.db", zDir, (int)getpid());
+  for (int i = 0; i < IOERR_NOP; i++)
+    anTotal[i] = -1;
   if (ioerrVfsRegister("mpioerr") != SQLITE_OK) {
     fprintf(stderr, "cannot register the VFS\n");
     return 2;
@@ -546,19 +558,25 @@ int main(int argc, char **argv) {
       continue;
     }
     for (int bPersist = 0; bPersist <= 1; bPersist++) {
-      int nCase = 0, nFail0 = nFail, nTotal = 0;
+      int nCase = 0, nFail0 = nFail, nTotal, nEvery, nEdge;
       if (!(mPersist & (1 << bPersist))) continue;
       /* How many calls of that kind the workload makes without faults. */
-      {
-        int nDummyFail = 0, nDummyOther = 0;
-        runCase(zDb, nRound, aFault[f].eOp, 0, aFault[f].rc, bPersist,
-                &nDummyFail, &nDummyOther);
-        nTotal = nLastCount;
-        nFail += nDummyFail;
+      if (anTotal[aFault[f].eOp] < 0) {
+        int nDummyOther = 0;
+        runCase(zDb, nRound, aFault[f].eOp, 0, aFault[f].rc, bPersist, &nFail,
+                &nDummyOther);
+        anTotal[aFault[f].eOp] = nLastCount;
       }
-      for (int n = iOnly ? iOnly : 1 + f % nStride;; n += nStride) {
-        int bFired = runCase(zDb, nRound, aFault[f].eOp, n, aFault[f].rc,
-                             bPersist, &nFail, &nOther);
+      nTotal = anTotal[aFault[f].eOp];
+      nEvery = nStride ? nStride : nTotal / IOERR_SHORT_POINTS;
+      nEdge = nStride ? 0 : IOERR_SHORT_EDGE;
+      for (int n = iOnly ? iOnly : 1;; n++) {
+        int bFired;
+        if (!iOnly && !relPick(n, nTotal, nEvery, nEdge, f + bPersist)) {
+          continue;
+        }
+        bFired = runCase(zDb, nRound, aFault[f].eOp, n, aFault[f].rc, bPersist,
+                         &nFail, &nOther);
         nCase++;
         nRun++;
         if (!bFired || iOnly) break;

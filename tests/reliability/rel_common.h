@@ -10,6 +10,8 @@
 **                    in rel_common.c), and mp_stats equals the real counts
 **   relDigest()      a 64-bit digest of every row of mp's tables, to tell
 **                    whether two databases hold the same state
+**
+** and how a short sweep (ctest) picks its fault points: relPick().
 */
 #ifndef REL_COMMON_H
 #define REL_COMMON_H
@@ -64,6 +66,14 @@ int relHasSchema(sqlite3 *db);
 int relInvariants(sqlite3 *db, char *zWhy, int nWhy);
 
 /*
+** relInvariants(), skipped when the state is the one it last passed on
+** this watcher: the invariants depend on nothing but the rows, which the
+** digest covers. *piLast holds that state's digest (0: none yet) and is
+** updated.
+*/
+int relInvariantsIfChanged(sqlite3 *db, u64 *piLast, char *zWhy, int nWhy);
+
+/*
 ** Checks PRAGMA integrity_check and, when the schema exists, mp_verify().
 ** Returns REL_OK, REL_BAD or REL_ERR with the failure in zWhy.
 */
@@ -80,6 +90,14 @@ sqlite3 *relOpen(const char *zPath, const char *zVfs);
 ** Removes zPath and its -wal, -shm and -journal files.
 */
 void relRemoveDb(const char *zPath);
+
+/*
+** Returns 1 if a sweep over the points 1..nTotal tries point i: every
+** point when nStride <= 1; else the first nEdge, the last nEdge (and any
+** beyond nTotal), and every nStride-th in between, shifted by iPhase so
+** that sweeps of different faults or modes cover different points.
+*/
+int relPick(int i, int nTotal, int nStride, int nEdge, int iPhase);
 
 /*
 ** Returns the value of a positive integer command-line option, or exits
