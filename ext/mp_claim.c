@@ -53,73 +53,15 @@
 #define MP_CLAIM_ARG_LEASE  11
 #define MP_CLAIM_ARG_WORKER 12
 
-/* A set of chat ids: open addressing, linear probing, grows at half full. */
-typedef struct MpChatSet MpChatSet;
-struct MpChatSet {
-  i64 *aSlot; /* Slots; 0 marks an empty one (chat 0 is never stored) */
-  int nSlot;  /* Number of slots, a power of two */
-  int nUsed;  /* Chats stored */
-};
-
-/*
-** Adds iChat to the set. Returns 1 if it was added, 0 if it was there
-** already, or -1 on OOM.
-*/
-static int mpChatSetAdd(MpChatSet *pSet, i64 iChat) {
-  unsigned h;
-  if (pSet->nUsed * 2 >= pSet->nSlot) {
-    MpChatSet grown = { 0, pSet->nSlot ? pSet->nSlot * 2 : 64, 0 };
-    grown.aSlot = sqlite3_malloc64(sizeof(i64) * (u64)grown.nSlot);
-    if (grown.aSlot == 0) return -1;
-    memset(grown.aSlot, 0, sizeof(i64) * (u64)grown.nSlot);
-    for (int i = 0; i < pSet->nSlot; i++) {
-      if (pSet->aSlot[i]) mpChatSetAdd(&grown, pSet->aSlot[i]);
-    }
-    sqlite3_free(pSet->aSlot);
-    *pSet = grown;
-  }
-  h = (unsigned)(((u64)iChat * 0x9E3779B97F4A7C15ull) >> 32);
-  for (int i = (int)(h & (unsigned)(pSet->nSlot - 1));;
-       i = (i + 1) & (pSet->nSlot - 1)) {
-    if (pSet->aSlot[i] == iChat) return 0;
-    if (pSet->aSlot[i] == 0) {
-      pSet->aSlot[i] = iChat;
-      pSet->nUsed++;
-      return 1;
-    }
-  }
-}
-
-/*
-** Returns 1 if iChat is in the set.
-*/
-static int mpChatSetHas(const MpChatSet *pSet, i64 iChat) {
-  unsigned h;
-  if (pSet->nSlot == 0) return 0;
-  h = (unsigned)(((u64)iChat * 0x9E3779B97F4A7C15ull) >> 32);
-  for (int i = (int)(h & (unsigned)(pSet->nSlot - 1));;
-       i = (i + 1) & (pSet->nSlot - 1)) {
-    if (pSet->aSlot[i] == iChat) return 1;
-    if (pSet->aSlot[i] == 0) return 0;
-  }
-}
-
 /*
 ** Loads the chats that have a message in flight into pSet. Returns an
 ** SQLite result code.
 */
-static int mpClaimInflight(MpState *p, MpChatSet *pSet) {
+static int mpClaimInflight(MpState *p, MpIntSet *pSet) {
   sqlite3_stmt *pStmt =
       mpStmt(p, MP_STMT_CLAIM_INFLIGHT,
              "SELECT chat_id FROM messages WHERE status = 'sent'");
-  if (pStmt == 0) return sqlite3_errcode(p->db);
-  while (sqlite3_step(pStmt) == SQLITE_ROW) {
-    if (mpChatSetAdd(pSet, sqlite3_column_int64(pStmt, 0)) < 0) {
-      mpStmtFinish(pStmt);
-      return SQLITE_NOMEM;
-    }
-  }
-  return mpStmtFinish(pStmt);
+  return pStmt ? mpIntSetLoad(pSet, pStmt) : sqlite3_errcode(p->db);
 }
 
 /*
@@ -128,8 +70,8 @@ static int mpClaimInflight(MpState *p, MpChatSet *pSet) {
 */
 static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax, i64 *aSeq,
                        int *pnSeq) {
-  MpChatSet inflight = { 0, 0, 0 };
-  MpChatSet seen = { 0, 0, 0 };
+  MpIntSet inflight = { 0, 0, 0 };
+  MpIntSet seen = { 0, 0, 0 };
   sqlite3_stmt *pScan = 0;
   i64 iWait = 0;
   int nBudget = mpPaceBudget(pPace, iNow, &iWait);
@@ -151,9 +93,9 @@ static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax, i64 *aSeq,
            sqlite3_step(pScan) == SQLITE_ROW) {
       i64 iChat = sqlite3_column_int64(pScan, 1);
       i64 iReadyAt = 0;
-      int bNew = mpChatSetAdd(&seen, iChat);
+      int bNew = mpIntSetAdd(&seen, iChat);
       if (bNew < 0) rc = SQLITE_NOMEM;
-      if (bNew <= 0 || mpChatSetHas(&inflight, iChat)) continue;
+      if (bNew <= 0 || mpIntSetHas(&inflight, iChat)) continue;
       if (sqlite3_column_int64(pScan, 2) > iNow) continue;
       rc = mpPaceChatReadyAt(p, pPace, iChat, iNow, &iReadyAt);
       if (rc != SQLITE_OK || iReadyAt > iNow) continue;
@@ -166,8 +108,8 @@ static int mpClaimPick(MpState *p, MpPace *pPace, i64 iNow, int nMax, i64 *aSeq,
       mpStmtFinish(pScan);
     }
   }
-  sqlite3_free(inflight.aSlot);
-  sqlite3_free(seen.aSlot);
+  mpIntSetClear(&inflight);
+  mpIntSetClear(&seen);
   *pnSeq = nSeq;
   return rc;
 }
@@ -686,15 +628,15 @@ static void mpMarkSentFunc(sqlite3_context *ctx, int argc,
     iLeaseMs *= 1000;
   }
   if (rc == SQLITE_OK) {
-    MpChatSet inflight = { 0, 0, 0 };
+    MpIntSet inflight = { 0, 0, 0 };
     rc = mpClaimInflight(p, &inflight);
-    if (rc == SQLITE_OK && mpChatSetHas(&inflight, row.iChat)) {
+    if (rc == SQLITE_OK && mpIntSetHas(&inflight, row.iChat)) {
       mpResultErrorf(ctx, "%s: chat %lld already has a message in flight",
                      zFunc, row.iChat);
-      sqlite3_free(inflight.aSlot);
+      mpIntSetClear(&inflight);
       goto mark_sent_abort;
     }
-    sqlite3_free(inflight.aSlot);
+    mpIntSetClear(&inflight);
   }
   if (rc == SQLITE_OK) {
     /* An explicit send skips the order and the limits, but counts in them. */
