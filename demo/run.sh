@@ -21,6 +21,11 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
+# A sanitizer build (scripts/test.sh makes one in build/) cannot be loaded
+# into Python without preloading ASan: the demo then uses its own build.
+if [ -z "${NO_BUILD:-}" ] && grep -qs "MP_SANITIZE:BOOL=ON" "$BUILD/CMakeCache.txt"; then
+  BUILD=$ROOT/build-demo
+fi
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 RUNNER=$BUILD/mp-runner
