@@ -50,8 +50,10 @@ static u8 *mpPutField(u8 *a, const char *z, int n) {
 /*
 ** Computes the checksum of a message into aOut (MP_CHECKSUM_BYTES bytes).
 ** zEvent and zParseMode may be NULL. The encoding is assembled in one
-** buffer and hashed in one call, with a digest context kept in p (a new
-** context and one update per field cost more than the hashing itself).
+** buffer and hashed in one call, with a digest context and the SHA-256
+** implementation kept in p: a new context, one update per field, or
+** EVP_sha256() (which OpenSSL 3 looks up by name on every init) cost more
+** than the hashing itself.
 ** Returns SQLITE_OK, or SQLITE_NOMEM.
 */
 int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
@@ -64,16 +66,18 @@ int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
   u8 *aBuf = nAll <= sizeof(aStack) ? aStack : sqlite3_malloc64(nAll);
   u8 *a = aBuf;
   EVP_MD_CTX *pCtx = p->pDigest;
+  EVP_MD *pMd = p->pSha256;
   unsigned int nOut = 0;
   int ok;
   if (aBuf == 0) return SQLITE_NOMEM;
   if (pCtx == 0) p->pDigest = pCtx = EVP_MD_CTX_new();
+  if (pMd == 0) p->pSha256 = pMd = EVP_MD_fetch(0, "SHA2-256", 0);
   memcpy(a, zTag, sizeof(zTag));
   a = mpPutU64(a + sizeof(zTag), (u64)iChat);
   a = mpPutField(a, zText, nText);
   a = mpPutField(a, zEvent, nEvent);
   a = mpPutField(a, zParseMode, nParseMode);
-  ok = pCtx && EVP_DigestInit_ex(pCtx, EVP_sha256(), 0) &&
+  ok = pCtx && pMd && EVP_DigestInit_ex2(pCtx, pMd, 0) &&
        EVP_DigestUpdate(pCtx, aBuf, (size_t)(a - aBuf)) &&
        EVP_DigestFinal_ex(pCtx, aOut, &nOut) && nOut == MP_CHECKSUM_BYTES;
   if (aBuf != aStack) sqlite3_free(aBuf);
@@ -81,9 +85,11 @@ int mpChecksum(MpState *p, i64 iChat, const char *zText, int nText,
 }
 
 /*
-** Frees the digest context kept in p, if any.
+** Frees the digest context and implementation kept in p, if any.
 */
 void mpChecksumFree(MpState *p) {
   EVP_MD_CTX_free(p->pDigest);
+  EVP_MD_free(p->pSha256);
   p->pDigest = 0;
+  p->pSha256 = 0;
 }

@@ -99,6 +99,7 @@ struct MpState {
   char *zSavedErr;  /* Error message saved across a rollback, or NULL */
   int nInStatement; /* Open transitions running without their savepoint */
   void *pDigest;    /* OpenSSL EVP_MD_CTX reused by mpChecksum(), or NULL */
+  void *pSha256;    /* OpenSSL EVP_MD fetched once by mpChecksum(), or NULL */
 };
 
 /*
