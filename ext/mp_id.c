@@ -19,11 +19,10 @@
 ** mp_mark_sent(). Every function that takes an id also takes a token; with
 ** a token, the call is refused unless that claim still holds the message.
 **
-** Rows inserted with plain SQL may carry any id. Those whose id does not
-** have the shape of an mp id (MP_ID_SHAPE) are in the partial index
-** messages_foreign_id (sql/004_foreign_id.sql), which mp's own rows never
-** enter; an id of that shape that is not an mp id (an upper-case hex
-** digit, say) is still looked up by reading the table.
+** Rows inserted with plain SQL may carry any id. They have no checksum
+** (mp writes one with every row it stores), so they are in the partial
+** index messages_foreign_id (sql/005_foreign_id_unchecked.sql), which mp's
+** own rows never enter; an id that mp cannot read is looked up there.
 */
 #include "mp_int.h"
 
@@ -128,36 +127,6 @@ int mpIdDecode(const char *z, int n, i64 *piSeq, const char **pzToken) {
   return 1;
 }
 
-/* The GLOB pattern of an id's shape: a ? for each hex digit, the dashes,
-** the version digit 7 and the variant digit [89ab]. Every mp id has it;
-** the index of foreign ids in sql/004_foreign_id.sql holds the rows whose
-** id does not (keep both in step). A ? that follows a ? is written \? so
-** that C11 sees no trigraph. */
-#define MP_ID_SHAPE \
- "?\?\?\?\?\?\?\?-?\?\?\?-7?\?\?-[89ab]?\?\?-?\?\?\?\?\?\?\?\?\?\?\?"
-
-/*
-** Returns 1 if the UTF-8 text z[0..n) matches MP_ID_SHAPE as GLOB would:
-** 36 characters, '-' where an mp id has one, the version digit 7 and a
-** variant digit 8, 9, a or b. Else 0.
-*/
-static int mpIdShaped(const char *z, int n) {
-  int k = 0; /* characters so far */
-  for (int i = 0; i < n; i++) {
-    char c = z[i];
-    if ((c & 0xC0) == 0x80) continue; /* inside a multi-byte character */
-    if (k == 8 || k == 13 || k == 18 || k == 23) {
-      if (c != '-') return 0;
-    } else if (k == 14) {
-      if (c != '7') return 0;
-    } else if (k == 19) {
-      if (c != '8' && c != '9' && c != 'a' && c != 'b') return 0;
-    }
-    k++;
-  }
-  return k == 36;
-}
-
 /*
 ** Copies the current row of a row statement into pRow.
 */
@@ -180,20 +149,15 @@ static void mpRowRead(sqlite3_stmt *pStmt, MpRow *pRow) {
 
 /*
 ** Looks up the row whose id is zId[0..nId), an id that mp did not make,
-** through messages_foreign_id (or, for an id of mp's shape, by reading the
-** table). Sets *pbFound, and pRow when found. Returns an SQLite result
-** code, the message on the connection.
+** through messages_foreign_id: the rows without a checksum, which are the
+** rows written with plain SQL. Sets *pbFound, and pRow when found. Returns
+** an SQLite result code, the message on the connection.
 */
 static int mpFindForeign(MpState *p, const char *zId, int nId, MpRow *pRow,
                          int *pbFound) {
-  sqlite3_stmt *pStmt;
-  if (mpIdShaped(zId, nId)) {
-    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID_SCAN, MP_ROW_COLUMNS "WHERE id = ?1");
-  } else {
-    pStmt = mpStmt(p, MP_STMT_ROW_BY_ID,
-                   MP_ROW_COLUMNS "WHERE id = ?1 AND id NOT GLOB "
-                                  "'" MP_ID_SHAPE "'");
-  }
+  sqlite3_stmt *pStmt =
+      mpStmt(p, MP_STMT_ROW_BY_ID,
+             MP_ROW_COLUMNS "WHERE id = ?1 AND checksum IS NULL");
   *pbFound = 0;
   if (pStmt == 0) return sqlite3_errcode(p->db);
   sqlite3_bind_text(pStmt, 1, zId, nId, SQLITE_STATIC);

@@ -1,4 +1,5 @@
 -- 004_foreign_id.sql: an index on the ids that mp did not make.
+-- (Its condition is replaced by 005_foreign_id_unchecked.sql.)
 --
 -- mp finds its own messages by the seq that their id carries (a rowid
 -- lookup, see ext/mp_id.c). Rows inserted with plain SQL may carry any id

@@ -57,8 +57,8 @@
 **              so the pending count stays put
 **   enqueue    SELECT mp_enqueue(...) in autocommit mode
 **   foreign    mp_confirm() of an id that is not in mp's format (an
-**              error): mp looks it up by the id column, which has no
-**              index
+**              error): mp looks it up in messages_foreign_id, the index
+**              of the rows written with plain SQL
 **   recover    min(--recover, rows) rows are made 'sent' with an expired
 **              lease by plain SQL (untimed), then SELECT mp_recover() is
 **              timed once, including its commit and the automatic
