@@ -14,9 +14,9 @@ set(MP_REL_SCRATCH ${CMAKE_BINARY_DIR}/Testing/reliability)
 file(MAKE_DIRECTORY ${MP_REL_SCRATCH})
 
 add_executable(mp-rel-crash ${MP_REL_DIR}/crash.c ${MP_REL_DIR}/crash_vfs.c
-                            ${MP_REL_DIR}/rel_common.c)
+                            ${MP_REL_DIR}/rel_shim.c ${MP_REL_DIR}/rel_common.c)
 add_executable(mp-rel-ioerr ${MP_REL_DIR}/ioerr.c ${MP_REL_DIR}/ioerr_vfs.c
-                            ${MP_REL_DIR}/rel_common.c)
+                            ${MP_REL_DIR}/rel_shim.c ${MP_REL_DIR}/rel_common.c)
 add_executable(mp-rel-oom ${MP_REL_DIR}/oom.c ${MP_REL_DIR}/rel_common.c)
 foreach(t crash ioerr oom)
   target_link_libraries(mp-rel-${t} PRIVATE mp_static)

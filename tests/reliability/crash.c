@@ -196,12 +196,7 @@ static void workEnqueue(Work *w, i64 iChat, const char *zText,
 ** Returns a message text of about nByte bytes for round r, part j.
 */
 static char *workText(int r, int j, int nByte) {
-  sqlite3_str *p = sqlite3_str_new(0);
-  sqlite3_str_appendf(p, "round %d part %d:", r, j);
-  while (sqlite3_str_length(p) < nByte) {
-    sqlite3_str_appendf(p, " word%d", sqlite3_str_length(p) % 97);
-  }
-  return sqlite3_str_finish(p);
+  return relFillText(nByte, " word%d", 97, "round %d part %d:", r, j);
 }
 
 /*
@@ -489,26 +484,18 @@ static int crashCheck(const char *zDb, int bFull, const Outcome *pRef,
     }
     if (j > nAck) t->nInFlightKept++;
     for (int i = 0; i < o->nEnq; i++) {
-      char *zSql = sqlite3_mprintf(
-          "SELECT count(*) FROM messages WHERE id = %Q", o->azEnq[i]);
-      i64 n = 0;
-      relInt(db, zSql, &n);
-      sqlite3_free(zSql);
-      if (n != 1) {
+      if (relCount(db, "SELECT count(*) FROM messages WHERE id = %Q",
+                   o->azEnq[i]) != 1) {
         snprintf(zWhy, (size_t)nWhy, "enqueued message %s is missing",
                  o->azEnq[i]);
         goto check_done;
       }
     }
     for (int i = 0; i < o->nConf; i++) {
-      char *zSql = sqlite3_mprintf(
-          "SELECT count(*) FROM messages WHERE id = %Q AND status = "
-          "'confirmed' AND telegram_message_id = %lld",
-          o->azConf[i], o->aConfTg[i]);
-      i64 n = 0;
-      relInt(db, zSql, &n);
-      sqlite3_free(zSql);
-      if (n != 1) {
+      if (relCount(db,
+                   "SELECT count(*) FROM messages WHERE id = %Q AND status = "
+                   "'confirmed' AND telegram_message_id = %lld",
+                   o->azConf[i], o->aConfTg[i]) != 1) {
         snprintf(zWhy, (size_t)nWhy, "confirmation of %s is missing",
                  o->azConf[i]);
         goto check_done;
@@ -518,22 +505,14 @@ static int crashCheck(const char *zDb, int bFull, const Outcome *pRef,
     /* NORMAL: count what the returned steps lost. */
     int nEnqLost = 0, nConfLost = 0;
     for (int i = 0; i < o->nEnq; i++) {
-      char *zSql = sqlite3_mprintf(
-          "SELECT count(*) FROM messages WHERE id = %Q", o->azEnq[i]);
-      i64 n = 0;
-      relInt(db, zSql, &n);
-      sqlite3_free(zSql);
-      nEnqLost += n == 0;
+      nEnqLost += relCount(db, "SELECT count(*) FROM messages WHERE id = %Q",
+                           o->azEnq[i]) == 0;
     }
     for (int i = 0; i < o->nConf; i++) {
-      char *zSql = sqlite3_mprintf(
-          "SELECT count(*) FROM messages WHERE id = %Q AND status = "
-          "'confirmed'",
-          o->azConf[i]);
-      i64 n = 0;
-      relInt(db, zSql, &n);
-      sqlite3_free(zSql);
-      nConfLost += n == 0;
+      nConfLost += relCount(db,
+                            "SELECT count(*) FROM messages WHERE id = %Q "
+                            "AND status = 'confirmed'",
+                            o->azConf[i]) == 0;
     }
     t->nLossCase++;
     if (nAck - j > t->nMaxLost) t->nMaxLost = nAck - j;
@@ -602,8 +581,7 @@ static int crashCase(const char *zDb, int bFull, int nRound, int iSync,
 
 int main(int argc, char **argv) {
   static Outcome ref;
-  const char *zDir = "/tmp";
-  int nRound = 3, nStride = 0, iOnly = 0;
+  RelArgs a = { .zDir = "/tmp", .nRound = 3, .nLongRound = 20 };
   int mSync = 3, mMode = (1 << CRASH_NMODE) - 1;
   int nFail = 0;
   char zDb[4096];
@@ -611,23 +589,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *z = argv[i];
     const char *zVal = i + 1 < argc ? argv[i + 1] : 0;
-    if (strcmp(z, "--long") == 0) {
-      nRound = 20;
-      nStride = 1;
-    } else if (strcmp(z, "--rounds") == 0) {
-      nRound = (int)relArgLong(z, zVal);
-      i++;
-    } else if (strcmp(z, "--stride") == 0) {
-      nStride = (int)relArgLong(z, zVal);
-      if (nStride < 1) nStride = 1;
-      i++;
-    } else if (strcmp(z, "--at") == 0) {
-      iOnly = (int)relArgLong(z, zVal);
-      i++;
-    } else if (strcmp(z, "--dir") == 0 && zVal) {
-      zDir = zVal;
-      i++;
-    } else if (strcmp(z, "--sync") == 0 && zVal) {
+    if (relArg(&a, argc, argv, &i, REL_ARG_ROUNDS)) continue;
+    if (strcmp(z, "--sync") == 0 && zVal) {
       mSync = strcmp(zVal, "full") == 0     ? 1
               : strcmp(zVal, "normal") == 0 ? 2
                                             : 3;
@@ -643,18 +606,15 @@ int main(int argc, char **argv) {
         return 2;
       }
       i++;
-    } else if (strcmp(z, "-v") == 0) {
-      bVerbose = 1;
     } else {
-      fprintf(stderr,
-              "usage: %s [--long] [--rounds N] [--stride N] [--sync "
-              "full|normal|both] [--mode keep|drop|torn|garbage|random|all] "
-              "[--at K] [--dir D] [-v]\n",
-              argv[0]);
-      return 2;
+      relUsage(argv[0], "[--long] [--rounds N] [--stride N] [--sync "
+                        "full|normal|both] [--mode "
+                        "keep|drop|torn|garbage|random|all] [--at K] "
+                        "[--dir D] [-v]");
     }
   }
-  snprintf(zDb, sizeof(zDb), "%s/mp-rel-crash-%d.db", zDir, (int)getpid());
+  bVerbose = a.bVerbose;
+  snprintf(zDb, sizeof(zDb), "%s/mp-rel-crash-%d.db", a.zDir, (int)getpid());
   signal(SIGPIPE, SIG_IGN);
   if (crashVfsRegister("mpcrash", 1) != SQLITE_OK) {
     fprintf(stderr, "cannot register the crash VFS\n");
@@ -665,15 +625,15 @@ int main(int argc, char **argv) {
     int nCase0;
     if (!(mSync & (bFull ? 1 : 2))) continue;
     memset(&t, 0, sizeof(t));
-    if (crashRunChild(zDb, bFull, nRound, 0, 0, CRASH_KEEP, 1, &ref) != 0 ||
+    if (crashRunChild(zDb, bFull, a.nRound, 0, 0, CRASH_KEEP, 1, &ref) != 0 ||
         !ref.bDone) {
       printf("FAIL reference run: %s\n", ref.zError);
       nFail++;
       continue;
     }
     printf("synchronous=%s: %d rounds, %d steps, %d sync points%s\n",
-           bFull ? "FULL" : "NORMAL", nRound, ref.nStep, ref.nSync,
-           nStride ? "" : " (short sweep)");
+           bFull ? "FULL" : "NORMAL", a.nRound, ref.nStep, ref.nSync,
+           a.nStride ? "" : " (short sweep)");
     fflush(stdout);
     for (int m = 0; m < CRASH_NMODE; m++) {
       if (!(mMode & (1 << m))) continue;
@@ -681,21 +641,21 @@ int main(int argc, char **argv) {
       /* Short: each sync point of FULL once, in one of the modes (they
       ** take turns); every other point for NORMAL, and every third step
       ** for the idle losses. */
-      int nEvery = nStride ? nStride
-                   : bFull ? CRASH_SHORT_STRIDE
-                           : 2 * CRASH_SHORT_STRIDE;
-      int nIdleEvery = nStride ? nStride : 3 * CRASH_SHORT_STRIDE;
+      int nEvery = a.nStride ? a.nStride
+                   : bFull   ? CRASH_SHORT_STRIDE
+                             : 2 * CRASH_SHORT_STRIDE;
+      int nIdleEvery = a.nStride ? a.nStride : 3 * CRASH_SHORT_STRIDE;
       for (int k = 1; k <= ref.nSync; k++) {
-        if ((iOnly && k != iOnly) ||
+        if ((a.iOnly && k != a.iOnly) ||
             !relPick(k, ref.nSync, nEvery, 0, m * nEvery / CRASH_NMODE)) {
           continue;
         }
-        crashCase(zDb, bFull, nRound, k, 0, m, &ref, &t);
+        crashCase(zDb, bFull, a.nRound, k, 0, m, &ref, &t);
       }
-      for (int s = 1; !iOnly && s < ref.nStep; s++) {
+      for (int s = 1; !a.iOnly && s < ref.nStep; s++) {
         if (relPick(s, ref.nStep - 1, nIdleEvery, 0,
                     m * nIdleEvery / CRASH_NMODE)) {
-          crashCase(zDb, bFull, nRound, 0, s, m, &ref, &t);
+          crashCase(zDb, bFull, a.nRound, 0, s, m, &ref, &t);
         }
       }
       printf("  mode %-7s: %d cases\n", crashModeName(m), t.nCase - nCase0);

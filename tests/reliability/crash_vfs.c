@@ -42,6 +42,7 @@
 ** repeatable: ids, lease tokens and WAL salts come out the same each time.
 */
 #include "crash_vfs.h"
+#include "rel_shim.h"
 
 #include <sqlite3.h>
 
@@ -62,12 +63,11 @@ struct CrashOp {
   u8 *aData;      /* Copy of the data, or NULL for a truncate */
 };
 
-/* An open file. The real file's sqlite3_file follows this struct. */
+/* An open file. The real file's sqlite3_file follows this struct. A
+** tracked one (database, WAL or journal) is simulated. */
 typedef struct CrashFile CrashFile;
 struct CrashFile {
-  sqlite3_file base;    /* Base class, must be first */
-  sqlite3_file *pReal;  /* The real file, right after this struct */
-  int bTracked;         /* Database, WAL or journal: simulated */
+  RelShimFile shim;     /* Base class, must be first */
   i64 nSize;            /* Size with the pending operations applied */
   CrashOp *pFirst;      /* Pending operations, oldest first */
   CrashOp *pLast;       /* Newest pending operation */
@@ -76,7 +76,6 @@ struct CrashFile {
 
 /* Everything the simulation knows. */
 static struct {
-  sqlite3_vfs *pBase;   /* The VFS underneath */
   CrashFile *pOpen;     /* Tracked open files */
   int nSync;            /* Syncs since crashVfsArm() */
   int iCrashAt;         /* Sync at which the power goes; 0: never */
@@ -99,7 +98,7 @@ static sqlite3_uint64 crashRand(void) {
 ** Writes n bytes of a at offset iOff to the real file.
 */
 static int crashRealWrite(CrashFile *p, const u8 *a, int n, i64 iOff) {
-  return p->pReal->pMethods->xWrite(p->pReal, a, n, iOff);
+  return p->shim.pReal->pMethods->xWrite(p->shim.pReal, a, n, iOff);
 }
 
 /*
@@ -107,7 +106,7 @@ static int crashRealWrite(CrashFile *p, const u8 *a, int n, i64 iOff) {
 */
 static int crashApply(CrashFile *p, const CrashOp *pOp) {
   if (pOp->aData == 0)
-    return p->pReal->pMethods->xTruncate(p->pReal, pOp->iOff);
+    return p->shim.pReal->pMethods->xTruncate(p->shim.pReal, pOp->iOff);
   return crashRealWrite(p, pOp->aData, pOp->nByte, pOp->iOff);
 }
 
@@ -209,26 +208,33 @@ static int crashAppend(CrashFile *p, const void *a, int n, i64 iOff) {
   return SQLITE_OK;
 }
 
+/*
+** Closes a file. A tracked one first writes its pending operations: what
+** was written reaches the OS when the file is closed.
+*/
 static int crashClose(sqlite3_file *pFile) {
   CrashFile *p = (CrashFile *)pFile;
-  int rc;
-  if (p->bTracked) {
+  sqlite3_file *pReal = p->shim.pReal;
+  if (p->shim.bTracked) {
     CrashFile **pp = &g.pOpen;
-    /* What was written reaches the OS when the file is closed. */
     crashFlush(p);
     while (*pp && *pp != p)
       pp = &(*pp)->pNextOpen;
     if (*pp) *pp = p->pNextOpen;
   }
-  rc = p->pReal->pMethods->xClose(p->pReal);
-  return rc;
+  return pReal->pMethods->xClose(pReal);
 }
 
+/*
+** Reads a file as the connection sees it: the real file with the pending
+** operations replayed over it.
+*/
 static int crashRead(sqlite3_file *pFile, void *zBuf, int iAmt, i64 iOfst) {
   CrashFile *p = (CrashFile *)pFile;
+  sqlite3_file *pReal = p->shim.pReal;
   u8 *a = zBuf;
-  int rc = p->pReal->pMethods->xRead(p->pReal, zBuf, iAmt, iOfst);
-  if (!p->bTracked) return rc;
+  int rc = pReal->pMethods->xRead(pReal, zBuf, iAmt, iOfst);
+  if (!p->shim.bTracked) return rc;
   if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
   for (CrashOp *pOp = p->pFirst; pOp; pOp = pOp->pNext) {
     i64 iFrom = pOp->iOff > iOfst ? pOp->iOff : iOfst;
@@ -258,177 +264,92 @@ static int crashRead(sqlite3_file *pFile, void *zBuf, int iAmt, i64 iOfst) {
   return SQLITE_OK;
 }
 
+/*
+** Writes a file: a tracked one only records the write as pending.
+*/
 static int crashWrite(sqlite3_file *pFile, const void *zBuf, int iAmt,
                       i64 iOfst) {
   CrashFile *p = (CrashFile *)pFile;
+  sqlite3_file *pReal = p->shim.pReal;
   int rc;
-  if (!p->bTracked) {
-    return p->pReal->pMethods->xWrite(p->pReal, zBuf, iAmt, iOfst);
+  if (!p->shim.bTracked) {
+    return pReal->pMethods->xWrite(pReal, zBuf, iAmt, iOfst);
   }
   rc = crashAppend(p, zBuf, iAmt, iOfst);
   if (rc == SQLITE_OK && iOfst + iAmt > p->nSize) p->nSize = iOfst + iAmt;
   return rc;
 }
 
+/*
+** Truncates a file: a tracked one only records the truncate as pending.
+*/
 static int crashTruncate(sqlite3_file *pFile, i64 size) {
   CrashFile *p = (CrashFile *)pFile;
+  sqlite3_file *pReal = p->shim.pReal;
   int rc;
-  if (!p->bTracked) return p->pReal->pMethods->xTruncate(p->pReal, size);
+  if (!p->shim.bTracked) return pReal->pMethods->xTruncate(pReal, size);
   rc = crashAppend(p, 0, 0, size);
   if (rc == SQLITE_OK) p->nSize = size;
   return rc;
 }
 
+/*
+** Syncs a file: a tracked one counts the sync, loses power at the armed
+** one, and otherwise makes its pending operations durable.
+*/
 static int crashSync(sqlite3_file *pFile, int flags) {
   CrashFile *p = (CrashFile *)pFile;
-  if (!p->bTracked) return p->pReal->pMethods->xSync(p->pReal, flags);
+  sqlite3_file *pReal = p->shim.pReal;
+  if (!p->shim.bTracked) return pReal->pMethods->xSync(pReal, flags);
   g.nSync++;
   if (g.iCrashAt > 0 && g.nSync == g.iCrashAt) crashVfsCrashNow();
   /* No real fsync: the simulated disk is the OS cache. */
   return crashFlush(p);
 }
 
+/*
+** Reports a file's size; a tracked one's with the pending operations
+** applied.
+*/
 static int crashFileSize(sqlite3_file *pFile, i64 *pSize) {
   CrashFile *p = (CrashFile *)pFile;
-  if (!p->bTracked) return p->pReal->pMethods->xFileSize(p->pReal, pSize);
+  sqlite3_file *pReal = p->shim.pReal;
+  if (!p->shim.bTracked) return pReal->pMethods->xFileSize(pReal, pSize);
   *pSize = p->nSize;
   return SQLITE_OK;
 }
 
-static int crashLock(sqlite3_file *pFile, int eLock) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xLock(pReal, eLock);
-}
-
-static int crashUnlock(sqlite3_file *pFile, int eLock) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xUnlock(pReal, eLock);
-}
-
-static int crashCheckReservedLock(sqlite3_file *pFile, int *pResOut) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xCheckReservedLock(pReal, pResOut);
-}
-
+/*
+** Passes a file control through, except a size hint on a tracked file,
+** which would grow the real file behind the simulation's back.
+*/
 static int crashFileControl(sqlite3_file *pFile, int op, void *pArg) {
   CrashFile *p = (CrashFile *)pFile;
-  /* A size hint would grow the real file behind the simulation's back. */
-  if (p->bTracked && op == SQLITE_FCNTL_SIZE_HINT) return SQLITE_OK;
-  return p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
+  sqlite3_file *pReal = p->shim.pReal;
+  if (p->shim.bTracked && op == SQLITE_FCNTL_SIZE_HINT) return SQLITE_OK;
+  return pReal->pMethods->xFileControl(pReal, op, pArg);
 }
 
-static int crashSectorSize(sqlite3_file *pFile) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xSectorSize(pReal);
-}
-
-static int crashDeviceCharacteristics(sqlite3_file *pFile) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xDeviceCharacteristics(pReal);
-}
-
-static int crashShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend,
-                       void volatile **pp) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xShmMap(pReal, iPg, pgsz, bExtend, pp);
-}
-
-static int crashShmLock(sqlite3_file *pFile, int offset, int n, int flags) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xShmLock(pReal, offset, n, flags);
-}
-
-static void crashShmBarrier(sqlite3_file *pFile) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  pReal->pMethods->xShmBarrier(pReal);
-}
-
-static int crashShmUnmap(sqlite3_file *pFile, int deleteFlag) {
-  sqlite3_file *pReal = ((CrashFile *)pFile)->pReal;
-  return pReal->pMethods->xShmUnmap(pReal, deleteFlag);
-}
-
-/* Version 2: WAL support, but no memory-mapped I/O past the simulation. */
-static const sqlite3_io_methods crashIoMethods = {
-  .iVersion = 2,
-  .xClose = crashClose,
-  .xRead = crashRead,
-  .xWrite = crashWrite,
-  .xTruncate = crashTruncate,
-  .xSync = crashSync,
-  .xFileSize = crashFileSize,
-  .xLock = crashLock,
-  .xUnlock = crashUnlock,
-  .xCheckReservedLock = crashCheckReservedLock,
-  .xFileControl = crashFileControl,
-  .xSectorSize = crashSectorSize,
-  .xDeviceCharacteristics = crashDeviceCharacteristics,
-  .xShmMap = crashShmMap,
-  .xShmLock = crashShmLock,
-  .xShmBarrier = crashShmBarrier,
-  .xShmUnmap = crashShmUnmap,
-};
-
+/*
+** Opens a file. A tracked one starts with no pending operations, at the
+** real file's size, on the list of tracked open files.
+*/
 static int crashOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *pFile,
                      int flags, int *pOutFlags) {
   CrashFile *p = (CrashFile *)pFile;
-  int rc;
-  (void)pVfs;
-  memset(p, 0, sizeof(*p));
-  p->pReal = (sqlite3_file *)&p[1];
-  rc = g.pBase->xOpen(g.pBase, zName, p->pReal, flags, pOutFlags);
-  if (rc != SQLITE_OK) return rc;
-  p->base.pMethods = &crashIoMethods;
-  p->bTracked = (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL |
-                          SQLITE_OPEN_MAIN_JOURNAL)) != 0;
-  if (p->bTracked) {
-    rc = p->pReal->pMethods->xFileSize(p->pReal, &p->nSize);
-    if (rc != SQLITE_OK) {
-      p->pReal->pMethods->xClose(p->pReal);
-      p->base.pMethods = 0;
-      return rc;
-    }
-    p->pNextOpen = g.pOpen;
-    g.pOpen = p;
+  sqlite3_file *pReal;
+  int rc = relShimOpen(pVfs, zName, pFile, flags, pOutFlags);
+  if (rc != SQLITE_OK || !p->shim.bTracked) return rc;
+  pReal = p->shim.pReal;
+  rc = pReal->pMethods->xFileSize(pReal, &p->nSize);
+  if (rc != SQLITE_OK) {
+    pReal->pMethods->xClose(pReal);
+    p->shim.base.pMethods = 0;
+    return rc;
   }
+  p->pNextOpen = g.pOpen;
+  g.pOpen = p;
   return SQLITE_OK;
-}
-
-static int crashDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir) {
-  (void)pVfs;
-  return g.pBase->xDelete(g.pBase, zName, syncDir);
-}
-
-static int crashAccess(sqlite3_vfs *pVfs, const char *zName, int flags,
-                       int *pResOut) {
-  (void)pVfs;
-  return g.pBase->xAccess(g.pBase, zName, flags, pResOut);
-}
-
-static int crashFullPathname(sqlite3_vfs *pVfs, const char *zName, int nOut,
-                             char *zOut) {
-  (void)pVfs;
-  return g.pBase->xFullPathname(g.pBase, zName, nOut, zOut);
-}
-
-static void *crashDlOpen(sqlite3_vfs *pVfs, const char *zPath) {
-  (void)pVfs;
-  return g.pBase->xDlOpen(g.pBase, zPath);
-}
-
-static void crashDlError(sqlite3_vfs *pVfs, int nByte, char *zErrMsg) {
-  (void)pVfs;
-  g.pBase->xDlError(g.pBase, nByte, zErrMsg);
-}
-
-static void (*crashDlSym(sqlite3_vfs *pVfs, void *pH, const char *z))(void) {
-  (void)pVfs;
-  return g.pBase->xDlSym(g.pBase, pH, z);
-}
-
-static void crashDlClose(sqlite3_vfs *pVfs, void *pHandle) {
-  (void)pVfs;
-  g.pBase->xDlClose(g.pBase, pHandle);
 }
 
 /*
@@ -442,52 +363,24 @@ static int crashRandomness(sqlite3_vfs *pVfs, int nByte, char *zOut) {
   return nByte;
 }
 
-static int crashSleep(sqlite3_vfs *pVfs, int nMicro) {
-  (void)pVfs;
-  return g.pBase->xSleep(g.pBase, nMicro);
-}
-
-static int crashCurrentTime(sqlite3_vfs *pVfs, double *pOut) {
-  (void)pVfs;
-  return g.pBase->xCurrentTime(g.pBase, pOut);
-}
-
-static int crashGetLastError(sqlite3_vfs *pVfs, int n, char *z) {
-  (void)pVfs;
-  return g.pBase->xGetLastError(g.pBase, n, z);
-}
-
-static int crashCurrentTimeInt64(sqlite3_vfs *pVfs, sqlite3_int64 *pOut) {
-  (void)pVfs;
-  return g.pBase->xCurrentTimeInt64(g.pBase, pOut);
-}
-
-static sqlite3_vfs crashVfs = {
-  .iVersion = 2,
-  .xOpen = crashOpen,
-  .xDelete = crashDelete,
-  .xAccess = crashAccess,
-  .xFullPathname = crashFullPathname,
-  .xDlOpen = crashDlOpen,
-  .xDlError = crashDlError,
-  .xDlSym = crashDlSym,
-  .xDlClose = crashDlClose,
-  .xRandomness = crashRandomness,
-  .xSleep = crashSleep,
-  .xCurrentTime = crashCurrentTime,
-  .xGetLastError = crashGetLastError,
-  .xCurrentTimeInt64 = crashCurrentTimeInt64,
+/* The shim; rel_shim.c passes the other calls through. Version 2 (see
+** rel_shim.h): WAL support, but no memory-mapped I/O past the simulation. */
+static RelShim crashShim = {
+  .vfs = { .xOpen = crashOpen, .xRandomness = crashRandomness },
+  .io = {
+    .xClose = crashClose,
+    .xRead = crashRead,
+    .xWrite = crashWrite,
+    .xTruncate = crashTruncate,
+    .xSync = crashSync,
+    .xFileSize = crashFileSize,
+    .xFileControl = crashFileControl,
+  },
+  .szFile = (int)sizeof(CrashFile),
 };
 
 int crashVfsRegister(const char *zName, int bDefault) {
-  if (g.pBase == 0) {
-    g.pBase = sqlite3_vfs_find(0);
-    if (g.pBase == 0) return SQLITE_ERROR;
-    crashVfs.szOsFile = (int)sizeof(CrashFile) + g.pBase->szOsFile;
-    crashVfs.mxPathname = g.pBase->mxPathname;
-    crashVfs.zName = zName;
-  }
-  return sqlite3_vfs_register(&crashVfs, bDefault);
+  return relShimRegister(&crashShim, zName, bDefault);
 }
 
 void crashVfsArm(int iSync, int eMode, unsigned iSeed, void (*xDie)(void)) {

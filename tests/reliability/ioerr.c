@@ -57,7 +57,6 @@
 
 #include <mp.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +76,7 @@ struct Run {
   sqlite3 *pChk;     /* The watching connection (normal VFS) */
   int nStep;         /* Steps run */
   int nFailed;       /* Steps that returned an error */
-  int bBad;          /* A check failed */
-  char zWhy[700];    /* The first failed check */
+  RelVerdict v;      /* The first failed check */
   char azTok[8][64]; /* Lease tokens of the last claim */
   int nTok;          /* Entries in azTok */
   int nOther;        /* Errors not of the injected class */
@@ -94,20 +92,6 @@ static int nLastCount = 0; /* Calls of the armed kind in the last run */
 ** mode, spread over the workload, plus the first and the last. */
 #define IOERR_SHORT_POINTS 3
 #define IOERR_SHORT_EDGE   1
-
-/*
-** Records the first failed check of a run.
-*/
-static void runBad(Run *r, const char *zFormat, ...)
-    __attribute__((format(printf, 2, 3)));
-static void runBad(Run *r, const char *zFormat, ...) {
-  va_list ap;
-  if (r->bBad) return;
-  r->bBad = 1;
-  va_start(ap, zFormat);
-  vsnprintf(r->zWhy, sizeof(r->zWhy), zFormat, ap);
-  va_end(ap);
-}
 
 /*
 ** Runs zSql on the connection under test. Stores the first column of the
@@ -160,26 +144,24 @@ static void runNoteError(Run *r, int rc, const char *zLabel) {
 */
 static void runCheckEffect(Run *r, int eKind, const char *zArg,
                            const char *zRes, const char *zLabel) {
-  char *zSql = 0;
   i64 n = -1;
   if (eKind == STEP_ENQUEUE) {
-    zSql = sqlite3_mprintf("SELECT count(*) FROM messages WHERE id = %Q "
-                           "AND mp_verify(id) = 0",
-                           zRes);
+    n = relCount(r->pChk,
+                 "SELECT count(*) FROM messages WHERE id = %Q "
+                 "AND mp_verify(id) = 0",
+                 zRes);
   } else if (eKind == STEP_CONFIRM) {
-    zSql = sqlite3_mprintf("SELECT count(*) FROM messages WHERE id = "
-                           "substr(%Q, 1, 36) AND status = 'confirmed'",
-                           zArg);
+    n = relCount(r->pChk,
+                 "SELECT count(*) FROM messages WHERE id = "
+                 "substr(%Q, 1, 36) AND status = 'confirmed'",
+                 zArg);
   } else if (eKind == STEP_CLAIM) {
     for (int i = 0; i < r->nTok; i++) {
-      zSql = sqlite3_mprintf("SELECT count(*) FROM messages WHERE id || ':' "
-                             "|| lease_token = %Q AND status = 'sent'",
-                             r->azTok[i]);
-      n = -1;
-      relInt(r->pChk, zSql, &n);
-      sqlite3_free(zSql);
-      if (n != 1) {
-        runBad(r, "step %d (%s) returned claim %s, not committed", r->nStep,
+      if (relCount(r->pChk,
+                   "SELECT count(*) FROM messages WHERE id || ':' "
+                   "|| lease_token = %Q AND status = 'sent'",
+                   r->azTok[i]) != 1) {
+        relBad(&r->v, "step %d (%s) returned claim %s, not committed", r->nStep,
                zLabel, r->azTok[i]);
       }
     }
@@ -187,10 +169,8 @@ static void runCheckEffect(Run *r, int eKind, const char *zArg,
   } else {
     return;
   }
-  relInt(r->pChk, zSql, &n);
-  sqlite3_free(zSql);
   if (n != 1) {
-    runBad(r, "step %d (%s) succeeded but its effect is not committed",
+    relBad(&r->v, "step %d (%s) succeeded but its effect is not committed",
            r->nStep, zLabel);
   }
 }
@@ -210,7 +190,7 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
          "SELECT count(*) FROM messages WHERE status IN ('pending', 'sent')",
          &nLiveBefore);
   if (relDigest(r->pChk, &hBefore) != SQLITE_OK) {
-    runBad(r, "watcher cannot read before step %d: %s", r->nStep,
+    relBad(&r->v, "watcher cannot read before step %d: %s", r->nStep,
            sqlite3_errmsg(r->pChk));
     return;
   }
@@ -218,7 +198,7 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
     rc = runSql(r, zSql, eKind, zRes, sizeof(zRes));
     if (rc != SQLITE_OK) runNoteError(r, rc, zLabel);
     if (!sqlite3_get_autocommit(r->db)) {
-      runBad(r,
+      relBad(&r->v,
              "step %d (%s) returned %d (%s) and left the connection inside "
              "a transaction",
              r->nStep, zLabel, rc, sqlite3_errmsg(r->db));
@@ -240,8 +220,8 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
       }
     }
     if (!sqlite3_get_autocommit(r->db)) {
-      runBad(r, "step %d (%s): ROLLBACK left the transaction open", r->nStep,
-             zLabel);
+      relBad(&r->v, "step %d (%s): ROLLBACK left the transaction open",
+             r->nStep, zLabel);
     }
     eKind = STEP_PLAIN;
   }
@@ -255,16 +235,17 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
            "SELECT count(*) FROM messages WHERE status IN ('pending', 'sent')",
            &nLive);
     if (nLive != nLiveBefore) {
-      runBad(r, "step %d (%s) failed and deleted live messages (%lld -> %lld)",
+      relBad(&r->v,
+             "step %d (%s) failed and deleted live messages (%lld -> %lld)",
              r->nStep, zLabel, nLiveBefore, nLive);
     }
   } else if (rc != SQLITE_OK) {
     r->nFailed++;
     if (relDigest(r->pChk, &hAfter) != SQLITE_OK) {
-      runBad(r, "watcher cannot read after step %d: %s", r->nStep,
+      relBad(&r->v, "watcher cannot read after step %d: %s", r->nStep,
              sqlite3_errmsg(r->pChk));
     } else if (hAfter != hBefore) {
-      runBad(r,
+      relBad(&r->v,
              "step %d (%s) failed with %d (%s) but changed the committed "
              "state",
              r->nStep, zLabel, rc, sqlite3_errstr(rc));
@@ -274,7 +255,7 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
   }
   if (relInvariantsIfChanged(r->pChk, &r->hChecked, zWhy, sizeof(zWhy)) !=
       REL_OK) {
-    runBad(r, "after step %d (%s, rc %d): %s", r->nStep, zLabel, rc, zWhy);
+    relBad(&r->v, "after step %d (%s, rc %d): %s", r->nStep, zLabel, rc, zWhy);
   }
 }
 
@@ -282,13 +263,40 @@ static void runStep(Run *r, const char *zLabel, const char *zSql, int eKind,
 ** Returns a text of about nByte bytes.
 */
 static char *runText(int iRound, int j, int nByte) {
-  sqlite3_str *p = sqlite3_str_new(0);
-  sqlite3_str_appendf(p, "round %d text %d:", iRound, j);
-  while (sqlite3_str_length(p) < nByte) {
-    sqlite3_str_appendf(p, " w%d", sqlite3_str_length(p) % 89);
-  }
-  return sqlite3_str_finish(p);
+  return relFillText(nByte, " w%d", 89, "round %d text %d:", iRound, j);
 }
+
+/* What the workload does with a claimed message (see runWorkload). */
+typedef struct RunOutcome RunOutcome;
+struct RunOutcome {
+  const char *zLabel;  /* The step's label */
+  int eKind;           /* STEP_* */
+  int iTgBase;         /* The message j claimed gets telegram id iTgBase + j */
+  const char *zFormat; /* The SQL: %s is the lease token, a %d the id */
+};
+
+// clang-format off
+static const RunOutcome aOutcome[7] = {
+  { "mp_confirm", STEP_CONFIRM, 7000,
+    "SELECT mp_confirm('%s', %d, 'telegram')" },
+  { "mp_mark_failed", STEP_PLAIN, 0,
+    "SELECT mp_mark_failed('%s', 'HTTP 502')" },
+  { "mp_report 200", STEP_CONFIRM, 8000,
+    "SELECT mp_report('%s', 200, '{\"ok\":true,\"result\":"
+    "{\"message_id\":%d}}', 'telegram', 50)" },
+  { "mp_report 500", STEP_PLAIN, 0,
+    "SELECT mp_report('%s', 500, 'Internal Server Error')" },
+  { "mp_report 429", STEP_PLAIN, 0,
+    "SELECT mp_report('%s', 429, '{\"ok\":false,"
+    "\"error_code\":429,\"parameters\":{\"retry_after\":2}}')" },
+  { "mp_report 400", STEP_PLAIN, 0,
+    "SELECT mp_report('%s', 400, '{\"ok\":false,"
+    "\"error_code\":400,\"description\":\"Bad Request: "
+    "chat not found\"}')" },
+  { "mp_release", STEP_PLAIN, 0,
+    "SELECT mp_release('%s')" },
+};
+// clang-format on
 
 /*
 ** The workload. See HOW IT WORKS.
@@ -336,55 +344,10 @@ static void runWorkload(Run *r, int nRound) {
       int nTok = r->nTok;
       memcpy(azTok, r->azTok, sizeof(azTok));
       for (int j = 0; j < nTok; j++) {
-        const char *t = azTok[j];
-        int eKind = STEP_PLAIN;
-        const char *zLabel = "";
-        switch ((i + j) % 7) {
-          case 0:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_confirm('%s', %d, 'telegram')", t, 7000 + j);
-            eKind = STEP_CONFIRM;
-            zLabel = "mp_confirm";
-            break;
-          case 1:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_mark_failed('%s', 'HTTP 502')", t);
-            zLabel = "mp_mark_failed";
-            break;
-          case 2:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_report('%s', 200, '{\"ok\":true,\"result\":"
-                     "{\"message_id\":%d}}', 'telegram', 50)",
-                     t, 8000 + j);
-            eKind = STEP_CONFIRM;
-            zLabel = "mp_report 200";
-            break;
-          case 3:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_report('%s', 500, 'Internal Server Error')", t);
-            zLabel = "mp_report 500";
-            break;
-          case 4:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_report('%s', 429, '{\"ok\":false,"
-                     "\"error_code\":429,\"parameters\":{\"retry_after\":2}}')",
-                     t);
-            zLabel = "mp_report 429";
-            break;
-          case 5:
-            snprintf(zSql, sizeof(zSql),
-                     "SELECT mp_report('%s', 400, '{\"ok\":false,"
-                     "\"error_code\":400,\"description\":\"Bad Request: "
-                     "chat not found\"}')",
-                     t);
-            zLabel = "mp_report 400";
-            break;
-          default:
-            snprintf(zSql, sizeof(zSql), "SELECT mp_release('%s')", t);
-            zLabel = "mp_release";
-            break;
-        }
-        runStep(r, zLabel, zSql, eKind, t, 0, 0);
+        const RunOutcome *pOut = &aOutcome[(i + j) % 7];
+        snprintf(zSql, sizeof(zSql), pOut->zFormat, azTok[j],
+                 pOut->iTgBase + j);
+        runStep(r, pOut->zLabel, zSql, pOut->eKind, azTok[j], 0, 0);
       }
     }
     relExec(r->db, "SELECT mp_clock_advance(40000)");
@@ -434,7 +397,6 @@ static int runTrace(unsigned eType, void *pCtx, void *pStmt, void *pX) {
 static int runCase(const char *zDb, int nRound, int eOp, int n, int iErr,
                    int bPersist, int *pnFail, int *pnOther) {
   Run r;
-  char zWhy[600];
   int bFired;
   memset(&r, 0, sizeof(r));
   r.eOp = eOp;
@@ -460,27 +422,18 @@ static int runCase(const char *zDb, int nRound, int eOp, int n, int iErr,
   nLastCount = ioerrVfsCount(eOp);
   ioerrVfsArm(eOp, 0, 0, 0);
   if (sqlite3_close(r.db) != SQLITE_OK) {
-    runBad(&r, "sqlite3_close of the faulted connection: %s",
+    relBad(&r.v, "sqlite3_close of the faulted connection: %s",
            sqlite3_errmsg(r.db));
     sqlite3_close_v2(r.db);
   }
   sqlite3_close(r.pChk);
-  r.db = relOpen(zDb, "unix");
-  if (r.db == 0) {
-    runBad(&r, "cannot reopen");
-  } else {
-    if (relIntegrity(r.db, zWhy, sizeof(zWhy)) != REL_OK ||
-        relInvariants(r.db, zWhy, sizeof(zWhy)) != REL_OK) {
-      runBad(&r, "after reopening: %s", zWhy);
-    }
-    sqlite3_close(r.db);
-  }
+  relCheckReopened(zDb, "unix", &r.v);
   alarm(0);
-  if (r.bBad) {
+  if (r.v.bBad) {
     (*pnFail)++;
     printf("FAIL %s fault %s n=%d %s: %s\n", ioerrOpName(eOp),
            sqlite3_errstr(iErr), n, bPersist ? "persistent" : "transient",
-           r.zWhy);
+           r.v.zWhy);
   } else if (bVerbose) {
     printf("ok %s n=%d %s: %d steps, %d failed\n", ioerrOpName(eOp), n,
            bPersist ? "persistent" : "transient", r.nStep, r.nFailed);
@@ -503,50 +456,24 @@ int main(int argc, char **argv) {
     { "truncate", IOERR_OP_TRUNCATE, SQLITE_IOERR_TRUNCATE },
   };
   const int nFault = (int)(sizeof(aFault) / sizeof(aFault[0]));
-  const char *zDir = "/tmp";
+  RelArgs a = { .zDir = "/tmp", .nRound = 3, .nLongRound = 5, .mPersist = 3 };
   const char *zOp = "all";
-  int nRound = 3, nStride = 0, iOnly = 0, mPersist = 3;
   int anTotal[IOERR_NOP]; /* Calls of each kind, once counted */
   int nFail = 0, nOther = 0, nRun = 0;
   char zDb[4096];
   setvbuf(stdout, 0, _IOLBF, 0);
   for (int i = 1; i < argc; i++) {
-    const char *z = argv[i];
-    const char *zVal = i + 1 < argc ? argv[i + 1] : 0;
-    if (strcmp(z, "--long") == 0) {
-      nRound = 5;
-      nStride = 1;
-    } else if (strcmp(z, "--rounds") == 0) {
-      nRound = (int)relArgLong(z, zVal);
-      i++;
-    } else if (strcmp(z, "--stride") == 0) {
-      nStride = (int)relArgLong(z, zVal);
-      if (nStride < 1) nStride = 1;
-      i++;
-    } else if (strcmp(z, "--at") == 0) {
-      iOnly = (int)relArgLong(z, zVal);
-      i++;
-    } else if (strcmp(z, "--persist") == 0) {
-      mPersist = relArgLong(z, zVal) ? 2 : 1;
-      i++;
-    } else if (strcmp(z, "--op") == 0 && zVal) {
-      zOp = zVal;
-      i++;
-    } else if (strcmp(z, "--dir") == 0 && zVal) {
-      zDir = zVal;
-      i++;
-    } else if (strcmp(z, "-v") == 0) {
-      bVerbose = 1;
+    if (relArg(&a, argc, argv, &i, REL_ARG_ROUNDS | REL_ARG_PERSIST)) continue;
+    if (strcmp(argv[i], "--op") == 0 && i + 1 < argc) {
+      zOp = argv[++i];
     } else {
-      fprintf(stderr,
-              "usage: %s [--long] [--rounds N] [--stride N] [--op "
-              "read|write|full|sync|truncate|all] [--persist 0|1] [--at N] "
-              "[--dir D] [-v]\n",
-              argv[0]);
-      return 2;
+      relUsage(argv[0], "[--long] [--rounds N] [--stride N] [--op "
+                        "read|write|full|sync|truncate|all] [--persist 0|1] "
+                        "[--at N] [--dir D] [-v]");
     }
   }
-  snprintf(zDb, sizeof(zDb), "%s/mp-rel-ioerr-%d.db", zDir, (int)getpid());
+  bVerbose = a.bVerbose;
+  snprintf(zDb, sizeof(zDb), "%s/mp-rel-ioerr-%d.db", a.zDir, (int)getpid());
   for (int i = 0; i < IOERR_NOP; i++)
     anTotal[i] = -1;
   if (ioerrVfsRegister("mpioerr") != SQLITE_OK) {
@@ -559,27 +486,27 @@ int main(int argc, char **argv) {
     }
     for (int bPersist = 0; bPersist <= 1; bPersist++) {
       int nCase = 0, nFail0 = nFail, nTotal, nEvery, nEdge;
-      if (!(mPersist & (1 << bPersist))) continue;
+      if (!(a.mPersist & (1 << bPersist))) continue;
       /* How many calls of that kind the workload makes without faults. */
       if (anTotal[aFault[f].eOp] < 0) {
         int nDummyOther = 0;
-        runCase(zDb, nRound, aFault[f].eOp, 0, aFault[f].rc, bPersist, &nFail,
+        runCase(zDb, a.nRound, aFault[f].eOp, 0, aFault[f].rc, bPersist, &nFail,
                 &nDummyOther);
         anTotal[aFault[f].eOp] = nLastCount;
       }
       nTotal = anTotal[aFault[f].eOp];
-      nEvery = nStride ? nStride : nTotal / IOERR_SHORT_POINTS;
-      nEdge = nStride ? 0 : IOERR_SHORT_EDGE;
-      for (int n = iOnly ? iOnly : 1;; n++) {
+      nEvery = a.nStride ? a.nStride : nTotal / IOERR_SHORT_POINTS;
+      nEdge = a.nStride ? 0 : IOERR_SHORT_EDGE;
+      for (int n = a.iOnly ? a.iOnly : 1;; n++) {
         int bFired;
-        if (!iOnly && !relPick(n, nTotal, nEvery, nEdge, f + bPersist)) {
+        if (!a.iOnly && !relPick(n, nTotal, nEvery, nEdge, f + bPersist)) {
           continue;
         }
-        bFired = runCase(zDb, nRound, aFault[f].eOp, n, aFault[f].rc, bPersist,
-                         &nFail, &nOther);
+        bFired = runCase(zDb, a.nRound, aFault[f].eOp, n, aFault[f].rc,
+                         bPersist, &nFail, &nOther);
         nCase++;
         nRun++;
-        if (!bFired || iOnly) break;
+        if (!bFired || a.iOnly) break;
       }
       printf("%-8s %-10s %s: %d calls in the workload, %d values of n "
              "tried, %d failed\n",

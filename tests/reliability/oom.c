@@ -62,7 +62,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,25 +185,10 @@ struct Run {
   sqlite3 *pChk;    /* The watcher, used with faults paused */
   int nStep;        /* Steps run */
   int nFailed;      /* Steps that failed */
-  int bBad;         /* A check failed */
-  char zWhy[700];   /* The first failed check */
+  RelVerdict v;     /* The first failed check */
   const char *zDir; /* Scratch directory for backups */
   u64 hChecked;     /* Digest of the state the invariants last held on */
 };
-
-/*
-** Records the first failed check of a run.
-*/
-static void runBad(Run *r, const char *zFormat, ...)
-    __attribute__((format(printf, 2, 3)));
-static void runBad(Run *r, const char *zFormat, ...) {
-  va_list ap;
-  if (r->bBad) return;
-  r->bBad = 1;
-  va_start(ap, zFormat);
-  vsnprintf(r->zWhy, sizeof(r->zWhy), zFormat, ap);
-  va_end(ap);
-}
 
 /*
 ** Runs one step: zSql on the connection under test, collecting up to nOut
@@ -260,13 +244,13 @@ static int runStep(Run *r, const char *zSql, char (*zOut)[80], int nOut,
       oomNote(zNote);
       if (bVerbose) printf("  note: %.60s: %s\n", zSql, zNote);
       if (oomBlamesInput(zMsg)) {
-        runBad(r, "step %d (%.60s) failed with %d: %s", r->nStep, zSql, rc,
+        relBad(&r->v, "step %d (%.60s) failed with %d: %s", r->nStep, zSql, rc,
                zMsg);
       }
     }
     if (relDigest(r->pChk, &hAfter) == SQLITE_OK && hAfter != hBefore &&
         strstr(zSql, "mp_cleanup") == 0 && strstr(zSql, "mp_tick") == 0) {
-      runBad(r, "step %d (%.60s) failed with %d but changed the state",
+      relBad(&r->v, "step %d (%.60s) failed with %d but changed the state",
              r->nStep, zSql, rc);
     }
   }
@@ -278,20 +262,20 @@ static int runStep(Run *r, const char *zSql, char (*zOut)[80], int nOut,
       oomNote("mp_init failed in its migration and left its transaction "
               "open; the retry ended it");
       if (relExec(r->db, zSql) != SQLITE_OK || !sqlite3_get_autocommit(r->db)) {
-        runBad(r,
+        relBad(&r->v,
                "step %d (%.60s) left the connection inside a transaction, "
                "and its retry did not end it: %s",
                r->nStep, zSql, sqlite3_errmsg(r->db));
       }
     } else {
-      runBad(r, "step %d (%.60s) left the connection inside a transaction",
+      relBad(&r->v, "step %d (%.60s) left the connection inside a transaction",
              r->nStep, zSql);
     }
     if (!sqlite3_get_autocommit(r->db)) relExec(r->db, "ROLLBACK");
   }
   if (relInvariantsIfChanged(r->pChk, &r->hChecked, zWhy, sizeof(zWhy)) !=
       REL_OK) {
-    runBad(r, "after step %d (%.60s): %s", r->nStep, zSql, zWhy);
+    relBad(&r->v, "after step %d (%.60s): %s", r->nStep, zSql, zWhy);
   }
   gOom.bArmed = bArmed;
   return rc;
@@ -494,7 +478,6 @@ static int runTrace(unsigned eType, void *pCtx, void *pStmt, void *pX) {
 static int runCase(const char *zDb, const char *zDir, int n, int bPersist,
                    int *pnFail, int *pnAlloc) {
   Run r;
-  char zWhy[600];
   char *zErr = 0;
   sqlite3_int64 nBase;
   int rc, bFired;
@@ -534,31 +517,22 @@ static int runCase(const char *zDb, const char *zDir, int n, int bPersist,
   *pnAlloc = gOom.nCount;
   gOom.bArmed = 0;
   if (r.db && sqlite3_close(r.db) != SQLITE_OK) {
-    runBad(&r, "sqlite3_close: %s (a statement left open)",
+    relBad(&r.v, "sqlite3_close: %s (a statement left open)",
            sqlite3_errmsg(r.db));
     sqlite3_close_v2(r.db);
   }
   r.db = 0;
   sqlite3_close(r.pChk);
   if (sqlite3_memory_used() != nBase) {
-    runBad(&r, "leak: %lld bytes still allocated after close",
+    relBad(&r.v, "leak: %lld bytes still allocated after close",
            (long long)(sqlite3_memory_used() - nBase));
   }
-  r.db = relOpen(zDb, 0);
-  if (r.db == 0) {
-    runBad(&r, "cannot reopen");
-  } else {
-    if (relIntegrity(r.db, zWhy, sizeof(zWhy)) != REL_OK ||
-        relInvariants(r.db, zWhy, sizeof(zWhy)) != REL_OK) {
-      runBad(&r, "after reopening: %s", zWhy);
-    }
-    sqlite3_close(r.db);
-  }
+  relCheckReopened(zDb, 0, &r.v);
   alarm(0);
-  if (r.bBad) {
+  if (r.v.bBad) {
     (*pnFail)++;
     printf("FAIL n=%d %s: %s\n", n, bPersist ? "persistent" : "transient",
-           r.zWhy);
+           r.v.zWhy);
   } else if (bVerbose) {
     printf("ok n=%d %s: %d steps, %d failed\n", n,
            bPersist ? "persistent" : "transient", r.nStep, r.nFailed);
@@ -568,39 +542,18 @@ static int runCase(const char *zDb, const char *zDir, int n, int bPersist,
 
 int main(int argc, char **argv) {
   sqlite3_mem_methods m;
-  const char *zDir = "/tmp";
-  int nStride = 0, iOnly = 0, mPersist = 3, nFail = 0, nRun = 0;
+  RelArgs a = { .zDir = "/tmp", .mPersist = 3 };
+  int nFail = 0, nRun = 0;
   int nAlloc = 0, nWarm = 0;
   char zDb[4096], zBackupDir[4096];
   setvbuf(stdout, 0, _IOLBF, 0);
   for (int i = 1; i < argc; i++) {
-    const char *z = argv[i];
-    const char *zVal = i + 1 < argc ? argv[i + 1] : 0;
-    if (strcmp(z, "--long") == 0) {
-      nStride = 1;
-    } else if (strcmp(z, "--stride") == 0) {
-      nStride = (int)relArgLong(z, zVal);
-      if (nStride < 1) nStride = 1;
-      i++;
-    } else if (strcmp(z, "--at") == 0) {
-      iOnly = (int)relArgLong(z, zVal);
-      i++;
-    } else if (strcmp(z, "--persist") == 0) {
-      mPersist = relArgLong(z, zVal) ? 2 : 1;
-      i++;
-    } else if (strcmp(z, "--dir") == 0 && zVal) {
-      zDir = zVal;
-      i++;
-    } else if (strcmp(z, "-v") == 0) {
-      bVerbose = 1;
-    } else {
-      fprintf(stderr,
-              "usage: %s [--long] [--stride N] [--persist 0|1] [--at N] "
-              "[--dir D] [-v]\n",
-              argv[0]);
-      return 2;
+    if (!relArg(&a, argc, argv, &i, REL_ARG_PERSIST)) {
+      relUsage(argv[0], "[--long] [--stride N] [--persist 0|1] [--at N] "
+                        "[--dir D] [-v]");
     }
   }
+  bVerbose = a.bVerbose;
   if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &gOom.orig) != SQLITE_OK) {
     fprintf(stderr, "SQLITE_CONFIG_GETMALLOC failed\n");
     return 2;
@@ -621,8 +574,8 @@ int main(int argc, char **argv) {
   }
   setenv("MP_REL_OOM_KEY",
          "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", 1);
-  snprintf(zDb, sizeof(zDb), "%s/mp-rel-oom-%d.db", zDir, (int)getpid());
-  snprintf(zBackupDir, sizeof(zBackupDir), "%s/mp-rel-oom-%d.d", zDir,
+  snprintf(zDb, sizeof(zDb), "%s/mp-rel-oom-%d.db", a.zDir, (int)getpid());
+  snprintf(zBackupDir, sizeof(zBackupDir), "%s/mp-rel-oom-%d.d", a.zDir,
            (int)getpid());
   if (mkdir(zBackupDir, 0700) != 0 && errno != EEXIST) {
     perror(zBackupDir);
@@ -631,18 +584,18 @@ int main(int argc, char **argv) {
   /* A run without faults warms SQLite's lazy globals; a second counts. */
   runCase(zDb, zBackupDir, 0, 0, &nWarm, &nAlloc);
   runCase(zDb, zBackupDir, 0, 0, &nFail, &nAlloc);
-  if (nStride == 0) nStride = nAlloc / OOM_SHORT_POINTS;
+  if (a.nStride == 0) a.nStride = nAlloc / OOM_SHORT_POINTS;
   for (int bPersist = 0; bPersist <= 1; bPersist++) {
     int nCase = 0, nFail0 = nFail;
-    if (!(mPersist & (1 << bPersist))) continue;
-    for (int n = iOnly ? iOnly : 1;; n++) {
+    if (!(a.mPersist & (1 << bPersist))) continue;
+    for (int n = a.iOnly ? a.iOnly : 1;; n++) {
       /* Each case in a child: a crash fails the case, not the sweep. */
       int st = 0, bFired = 0;
       pid_t pid;
-      if (!iOnly &&
-          !relPick(n, nAlloc, nStride, OOM_SHORT_EDGE,
-                   bPersist * nStride / 2) &&
-          !(nStride > 1 && oomIsTail(n))) {
+      if (!a.iOnly &&
+          !relPick(n, nAlloc, a.nStride, OOM_SHORT_EDGE,
+                   bPersist * a.nStride / 2) &&
+          !(a.nStride > 1 && oomIsTail(n))) {
         continue;
       }
       pid = fork();
@@ -676,7 +629,7 @@ int main(int argc, char **argv) {
       }
       nCase++;
       nRun++;
-      if (!bFired || iOnly) break;
+      if (!bFired || a.iOnly) break;
     }
     printf("%-10s: %d allocations in the workload, %d values of n tried, "
            "%d failed\n",

@@ -15,6 +15,7 @@
 
 #include <mp.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,11 @@ __asan_default_options(void) {
   return "quarantine_size_mb=16";
 }
 
-long relArgLong(const char *zOpt, const char *zVal) {
+/*
+** Returns the value of a non-negative integer command-line option, or
+** exits with a message naming zOpt.
+*/
+static long relArgLong(const char *zOpt, const char *zVal) {
   char *zEnd = 0;
   long v = zVal ? strtol(zVal, &zEnd, 10) : -1;
   if (zVal == 0 || *zEnd != 0 || v < 0) {
@@ -305,4 +310,87 @@ long relArgLong(const char *zOpt, const char *zVal) {
     exit(2);
   }
   return v;
+}
+
+int relArg(RelArgs *p, int argc, char **argv, int *pi, int mArg) {
+  const char *z = argv[*pi];
+  const char *zVal = *pi + 1 < argc ? argv[*pi + 1] : 0;
+  if (strcmp(z, "--long") == 0) {
+    if (mArg & REL_ARG_ROUNDS) p->nRound = p->nLongRound;
+    p->nStride = 1;
+    return 1;
+  }
+  if (strcmp(z, "-v") == 0) {
+    p->bVerbose = 1;
+    return 1;
+  }
+  if (strcmp(z, "--rounds") == 0 && (mArg & REL_ARG_ROUNDS)) {
+    p->nRound = (int)relArgLong(z, zVal);
+  } else if (strcmp(z, "--stride") == 0) {
+    p->nStride = (int)relArgLong(z, zVal);
+    if (p->nStride < 1) p->nStride = 1;
+  } else if (strcmp(z, "--at") == 0) {
+    p->iOnly = (int)relArgLong(z, zVal);
+  } else if (strcmp(z, "--persist") == 0 && (mArg & REL_ARG_PERSIST)) {
+    p->mPersist = relArgLong(z, zVal) ? 2 : 1;
+  } else if (strcmp(z, "--dir") == 0 && zVal) {
+    p->zDir = zVal;
+  } else {
+    return 0;
+  }
+  (*pi)++;
+  return 1;
+}
+
+void relUsage(const char *zProgram, const char *zOptions) {
+  fprintf(stderr, "usage: %s %s\n", zProgram, zOptions);
+  exit(2);
+}
+
+i64 relCount(sqlite3 *db, const char *zFormat, ...) {
+  va_list ap;
+  char *zSql;
+  i64 n = 0;
+  va_start(ap, zFormat);
+  zSql = sqlite3_vmprintf(zFormat, ap);
+  va_end(ap);
+  if (zSql) relInt(db, zSql, &n);
+  sqlite3_free(zSql);
+  return n;
+}
+
+char *relFillText(int nByte, const char *zWordFormat, int nWordKinds,
+                  const char *zHeadFormat, ...) {
+  sqlite3_str *p = sqlite3_str_new(0);
+  va_list ap;
+  va_start(ap, zHeadFormat);
+  sqlite3_str_vappendf(p, zHeadFormat, ap);
+  va_end(ap);
+  while (sqlite3_str_length(p) < nByte) {
+    sqlite3_str_appendf(p, zWordFormat, sqlite3_str_length(p) % nWordKinds);
+  }
+  return sqlite3_str_finish(p);
+}
+
+void relBad(RelVerdict *p, const char *zFormat, ...) {
+  va_list ap;
+  if (p->bBad) return;
+  p->bBad = 1;
+  va_start(ap, zFormat);
+  vsnprintf(p->zWhy, sizeof(p->zWhy), zFormat, ap);
+  va_end(ap);
+}
+
+void relCheckReopened(const char *zDb, const char *zVfs, RelVerdict *p) {
+  char zWhy[600];
+  sqlite3 *db = relOpen(zDb, zVfs);
+  if (db == 0) {
+    relBad(p, "cannot reopen");
+    return;
+  }
+  if (relIntegrity(db, zWhy, sizeof(zWhy)) != REL_OK ||
+      relInvariants(db, zWhy, sizeof(zWhy)) != REL_OK) {
+    relBad(p, "after reopening: %s", zWhy);
+  }
+  sqlite3_close(db);
 }

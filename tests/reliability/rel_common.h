@@ -11,7 +11,12 @@
 **   relDigest()      a 64-bit digest of every row of mp's tables, to tell
 **                    whether two databases hold the same state
 **
-** and how a short sweep (ctest) picks its fault points: relPick().
+** and how a short sweep (ctest) picks its fault points: relPick(). Also
+** the pieces of a harness that the three would otherwise repeat: the
+** options they share (relArg), the first failed check of a run and the
+** check of the database reopened at its end (RelVerdict,
+** relCheckReopened), count queries (relCount) and message texts
+** (relFillText).
 */
 #ifndef REL_COMMON_H
 #define REL_COMMON_H
@@ -100,9 +105,70 @@ void relRemoveDb(const char *zPath);
 int relPick(int i, int nTotal, int nStride, int nEdge, int iPhase);
 
 /*
-** Returns the value of a positive integer command-line option, or exits
-** with a usage message naming zOpt.
+** Runs the query that sqlite3_mprintf() makes of zFormat and the
+** arguments (a count(*)) and returns the first column of its first row:
+** 0 when there is no row or the query fails.
 */
-long relArgLong(const char *zOpt, const char *zVal);
+i64 relCount(sqlite3 *db, const char *zFormat, ...);
+
+/*
+** Returns a text of at least nByte bytes, to be freed with sqlite3_free():
+** the head that zHeadFormat makes of the arguments, then words that
+** zWordFormat makes of the text's length so far modulo nWordKinds.
+*/
+char *relFillText(int nByte, const char *zWordFormat, int nWordKinds,
+                  const char *zHeadFormat, ...);
+
+/* The first check that failed in a run, if one did. */
+typedef struct RelVerdict RelVerdict;
+struct RelVerdict {
+  int bBad;       /* A check failed */
+  char zWhy[700]; /* The first that did */
+};
+
+/*
+** Records a failed check in p, unless an earlier one failed already.
+*/
+void relBad(RelVerdict *p, const char *zFormat, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+** The last check of a run: reopens zDb with VFS zVfs (NULL: the default),
+** without faults, and records in p a database that cannot be opened or
+** fails relIntegrity() or relInvariants().
+*/
+void relCheckReopened(const char *zDb, const char *zVfs, RelVerdict *p);
+
+/* The command-line options the harnesses share. */
+typedef struct RelArgs RelArgs;
+struct RelArgs {
+  const char *zDir; /* --dir D: the scratch directory */
+  int nRound;       /* --rounds N: rounds of the workload */
+  int nLongRound;   /* The rounds that --long sets */
+  int nStride;      /* --stride N: every Nth point (1 with --long); 0: the
+                    ** short sweep */
+  int iOnly;        /* --at K: only point K; 0: all */
+  int mPersist;     /* --persist 0|1: faults to try, 1 transient, 2
+                    ** persistent (default 3: both) */
+  int bVerbose;     /* -v: print every case */
+};
+
+/* The options that only some harnesses take (mArg of relArg()). */
+#define REL_ARG_ROUNDS  0x01 /* --rounds N */
+#define REL_ARG_PERSIST 0x02 /* --persist 0|1 */
+
+/*
+** Parses argv[*pi] into p when it is --long, --stride N, --at K, --dir D,
+** -v, or one of the options in mArg, and moves *pi past its value. Returns
+** 1 if it was one of them, else 0. Exits with a message when the value of
+** a numeric option is not a non-negative integer.
+*/
+int relArg(RelArgs *p, int argc, char **argv, int *pi, int mArg);
+
+/*
+** Prints "usage: zProgram zOptions" to stderr and exits with status 2.
+*/
+void relUsage(const char *zProgram, const char *zOptions)
+    __attribute__((noreturn));
 
 #endif /* REL_COMMON_H */
