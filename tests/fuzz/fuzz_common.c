@@ -24,6 +24,12 @@ static struct {
   sqlite3_stmt *pStmt; /* Its statement */
 } aCache[64];
 
+/*
+** Names the harness (zHarness, a string literal) in every message and
+** says how to print the input being run: xPrint(pInput), or nothing when
+** xPrint is NULL. Call it at the start of each input, before anything
+** here may fail.
+*/
 void fuzzBegin(const char *zHarness, FuzzPrintInput xPrint,
                const void *pInput) {
   zHarnessName = zHarness;
@@ -31,6 +37,10 @@ void fuzzBegin(const char *zHarness, FuzzPrintInput xPrint,
   pCurrentInput = pInput;
 }
 
+/*
+** Prints "<harness>: zWhy", then zMore (NULL: nothing) and the input, to
+** stderr, and aborts.
+*/
 _Noreturn void fuzzFail(const char *zWhy, const char *zMore) {
   fprintf(stderr, "%s: %s\n", zHarnessName, zWhy);
   if (zMore) fprintf(stderr, "  %s\n", zMore);
@@ -38,6 +48,9 @@ _Noreturn void fuzzFail(const char *zWhy, const char *zMore) {
   abort();
 }
 
+/*
+** Returns a malloc'd copy of z[0..n) with a NUL after it. Aborts on OOM.
+*/
 char *fuzzDup(const char *z, int n) {
   char *zOut = malloc((size_t)n + 1);
   if (zOut == 0) abort();
@@ -46,15 +59,27 @@ char *fuzzDup(const char *z, int n) {
   return zOut;
 }
 
+/*
+** Returns a malloc'd copy of the C string z ("" for NULL). Aborts on OOM.
+*/
 char *fuzzDupStr(const char *z) {
   return fuzzDup(z ? z : "", z ? (int)strlen(z) : 0);
 }
 
+/*
+** Returns column iCol of the current row of pStmt as malloc'd text, all
+** its bytes ("" for NULL). Aborts on OOM.
+*/
 char *fuzzColumnDup(sqlite3_stmt *pStmt, int iCol) {
   const char *z = (const char *)sqlite3_column_text(pStmt, iCol);
   return fuzzDup(z ? z : "", z ? sqlite3_column_bytes(pStmt, iCol) : 0);
 }
 
+/*
+** Opens the :memory: database and registers mp in it, on first use.
+** Returns 1 when this call opened it, 0 when it was open already. Aborts
+** when it cannot.
+*/
 int fuzzOpen(void) {
   char *zErr = 0;
   if (db) return 0;
@@ -67,22 +92,36 @@ int fuzzOpen(void) {
   return 1;
 }
 
+/*
+** Creates mp's schema with mp_init(zConfigJson) and fixes the clock at
+** MP_FUZZ_NOW. Aborts when either fails.
+*/
 void fuzzInitQueue(const char *zConfigJson) {
-  sqlite3_stmt *pInit = fuzzPrepare("SELECT mp_init(?1)");
+  sqlite3_stmt *pInit = fuzzPrepare("SELECT mp_init(?1), mp_clock_set(?2)");
   sqlite3_bind_text(pInit, 1, zConfigJson, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pInit, 2, MP_FUZZ_NOW);
   if (sqlite3_step(pInit) != SQLITE_ROW) {
-    fuzzFail("mp_init failed", sqlite3_errmsg(db));
+    fuzzFail("mp_init or mp_clock_set failed", sqlite3_errmsg(db));
   }
-  fuzzDone(pInit);
-  if (fuzzInt("SELECT mp_clock_set(1700000000000)", 0, 0) != MP_FUZZ_NOW) {
+  if (sqlite3_column_int64(pInit, 1) != MP_FUZZ_NOW) {
     fuzzFail("mp_clock_set did not fix the clock", 0);
   }
+  fuzzDone(pInit);
 }
 
+/*
+** Returns the message of the database's last error.
+*/
 const char *fuzzErrmsg(void) {
   return sqlite3_errmsg(db);
 }
 
+/*
+** Returns the statement for zSql, a string literal (or other text that
+** lives as long as the program): prepared on first use, afterwards the
+** cached one (the cache is keyed by the text's address). Hand it back with fuzzDone(). Aborts when it cannot be
+** prepared.
+*/
 sqlite3_stmt *fuzzPrepare(const char *zSql) {
   int i;
   for (i = 0; i < (int)(sizeof(aCache) / sizeof(aCache[0])); i++) {
@@ -100,11 +139,17 @@ sqlite3_stmt *fuzzPrepare(const char *zSql) {
   return aCache[i].pStmt;
 }
 
+/*
+** Resets a statement from fuzzPrepare() and clears its bindings.
+*/
 void fuzzDone(sqlite3_stmt *pStmt) {
   sqlite3_reset(pStmt);
   sqlite3_clear_bindings(pStmt);
 }
 
+/*
+** Runs zSql, one or more statements that must succeed; aborts otherwise.
+*/
 void fuzzExec(const char *zSql) {
   char *zErr = 0;
   if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) {
@@ -129,6 +174,11 @@ static sqlite3_stmt *fuzzQueryRow(const char *zSql, const char *z1,
   return pStmt;
 }
 
+/*
+** Runs a one-value query with up to two text parameters (NULL: left
+** unbound) and returns its integer result (0 for NULL). Aborts when it
+** returns no row.
+*/
 i64 fuzzInt(const char *zSql, const char *z1, const char *z2) {
   sqlite3_stmt *pStmt = fuzzQueryRow(zSql, z1, z2);
   i64 v = sqlite3_column_int64(pStmt, 0);
@@ -136,6 +186,11 @@ i64 fuzzInt(const char *zSql, const char *z1, const char *z2) {
   return v;
 }
 
+/*
+** Runs a one-value query with an optional text parameter (NULL: left
+** unbound) and returns its result as malloc'd text ("" for NULL). Aborts
+** when it returns no row.
+*/
 char *fuzzText(const char *zSql, const char *z1) {
   sqlite3_stmt *pStmt = fuzzQueryRow(zSql, z1, 0);
   char *zOut = fuzzColumnDup(pStmt, 0);
@@ -183,10 +238,22 @@ static const char *fuzzSnapshotSql(void) {
   return zSql;
 }
 
+/*
+** Returns the whole state a call of mp may change, as one text: every
+** column of every message (texts and blobs in hex), the attempt log, the
+** counters, the pacing rows and the settings. Two snapshots are equal
+** exactly when nothing changed. The caller frees it.
+*/
 char *fuzzSnapshot(void) {
   return fuzzText(fuzzSnapshotSql(), 0);
 }
 
+/*
+** Checks what must hold after every input of a queue harness:
+** mp_verify() is 0, mp_stats agrees with the messages table for every
+** status and the total, and PRAGMA integrity_check is ok. Aborts
+** otherwise.
+*/
 void fuzzCheckQueue(void) {
   char *zCheck;
   if (fuzzInt("SELECT mp_verify()", 0, 0) != 0) {
@@ -204,6 +271,11 @@ void fuzzCheckQueue(void) {
   free(zCheck);
 }
 
+/*
+** Returns 1 if z[0..n) is UTF-8 without NUL, overlong forms, surrogates
+** or code points above U+10FFFF, else 0. An independent decoder: it
+** shares nothing with mp's own checks.
+*/
 int fuzzUtf8(const unsigned char *z, int n) {
   int i = 0;
   while (i < n) {
@@ -241,6 +313,10 @@ int fuzzUtf8(const unsigned char *z, int n) {
   return 1;
 }
 
+/*
+** Returns 1 if z[0..n) is UTF-8 as fuzzUtf8() reads it, apart from NUL
+** bytes, which it allows, else 0.
+*/
 int fuzzUtf8WithNul(const unsigned char *z, int n) {
   int i = 0;
   while (i < n) {
@@ -252,6 +328,10 @@ int fuzzUtf8WithNul(const unsigned char *z, int n) {
   return 1;
 }
 
+/*
+** Returns the deepest nesting of arrays and objects in the JSON text
+** z[0..n), strings skipped.
+*/
 int fuzzJsonDepth(const char *z, int n) {
   int nDepth = 0, nMax = 0, bStr = 0;
   for (int i = 0; i < n; i++) {
