@@ -40,12 +40,15 @@ set(mp_fuzz_out ${CMAKE_BINARY_DIR}/fuzz)
 # Per harness: _main is "own" (the harness's main() under
 # MP_FUZZ_STANDALONE) or "driver" (tests/fuzz/fuzz_standalone.c); _runs is
 # how many generated inputs its replay runs; _sources and _includes are
-# what it needs besides the extension.
+# what it needs besides the extension. The harnesses that drive mp through
+# SQL share tests/fuzz/fuzz_common.c.
 set(mp_fuzz_harnesses json format split backup report enqueue)
 set(mp_fuzz_json_main driver)
 set(mp_fuzz_json_runs 20000)
+set(mp_fuzz_json_sources tests/fuzz/fuzz_common.c)
 set(mp_fuzz_format_main driver)
 set(mp_fuzz_format_runs 10000)
+set(mp_fuzz_format_sources tests/fuzz/fuzz_common.c)
 set(mp_fuzz_split_main own)
 set(mp_fuzz_split_runs 1000)
 set(mp_fuzz_backup_main own)
@@ -54,8 +57,10 @@ set(mp_fuzz_backup_sources tools/restore/restore_codec.c)
 set(mp_fuzz_backup_includes tools/restore)
 set(mp_fuzz_report_main driver)
 set(mp_fuzz_report_runs 2000)
+set(mp_fuzz_report_sources tests/fuzz/fuzz_common.c)
 set(mp_fuzz_enqueue_main driver)
 set(mp_fuzz_enqueue_runs 2000)
+set(mp_fuzz_enqueue_sources tests/fuzz/fuzz_common.c)
 
 # --- Replays, with any compiler --------------------------------------------
 

@@ -25,25 +25,28 @@ set(mp_torture_args
     --runner $<TARGET_FILE:mp-runner> --ext $<TARGET_FILE:mp>
     --server ${CMAKE_CURRENT_SOURCE_DIR}/tests/botapi/fake_botapi.py)
 
+# Registers ctest torture/<name>: the driver tests/torture/<script> with
+# the programs under test and ARGN, label torture, at most 240 s. The
+# drivers take LD_PRELOAD out of mp-runner's environment and turn its leak
+# checker on (see tests/torture/common.py).
+function(mp_torture_test name script)
+  add_test(NAME torture/${name}
+           COMMAND ${MP_TORTURE_PYTHON3} ${mp_torture_dir}/${script}
+                   ${mp_torture_args} ${ARGN})
+  set_tests_properties(torture/${name} PROPERTIES
+                       TIMEOUT 240 LABELS torture
+                       ENVIRONMENT "${MP_HOST_TEST_ENV}")
+endfunction()
+
 if(MP_TORTURE_PYTHON3)
   # 1,500 messages from 3 producers over 31 chats (one blocked), 10 SIGKILLs
   # of the runner at random moments (seed 1), then a drain; about 15 s, 35 s
-  # under ASan. The drivers take LD_PRELOAD out of mp-runner's environment
-  # and turn its leak checker on (see tests/torture/common.py).
-  add_test(NAME torture/kill9
-           COMMAND ${MP_TORTURE_PYTHON3} ${mp_torture_dir}/torture.py
-                   ${mp_torture_args} --messages 1500 --kills 10 --seed 1)
-  set_tests_properties(torture/kill9 PROPERTIES
-                       TIMEOUT 240 LABELS torture
-                       ENVIRONMENT "${MP_HOST_TEST_ENV}")
+  # under ASan.
+  mp_torture_test(kill9 torture.py --messages 1500 --kills 10 --seed 1)
 
   # 4 producers x 25 msg/s for 12 s, 2 runners (wA, wB), faults on.
-  add_test(NAME torture/concurrency
-           COMMAND ${MP_TORTURE_PYTHON3} ${mp_torture_dir}/concurrency_runners.py
-                   ${mp_torture_args} --seconds 12 --rate 25 --seed 1)
-  set_tests_properties(torture/concurrency PROPERTIES
-                       TIMEOUT 240 LABELS torture
-                       ENVIRONMENT "${MP_HOST_TEST_ENV}")
+  mp_torture_test(concurrency concurrency_runners.py
+                  --seconds 12 --rate 25 --seed 1)
 endif()
 
 # Valgrind needs binaries built without sanitizers. In a plain build the

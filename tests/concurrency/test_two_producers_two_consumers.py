@@ -43,14 +43,18 @@ import json
 import multiprocessing
 import os
 import random
-import sqlite3
 import sys
 import tempfile
 import time
 import traceback
 import unittest
 
-EXTENSION = None  # set in main()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "python"))
+import mp_host  # noqa: E402  (tests/python/mp_host.py)
+
+EXTENSION = None  # the path of mp.so, set at the end when run as a script
 
 N_PER_PRODUCER = int(os.environ.get("MP_CONC_MESSAGES", "2000"))
 N_CHATS = int(os.environ.get("MP_CONC_CHATS", "50"))
@@ -84,12 +88,7 @@ CHATS = [(-1001000000000 - i) if i % 2 else (100000 + i) for i in range(N_CHATS)
 
 def connect(path, extension):
     """One process's connection: autocommit, busy timeout, mp loaded."""
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0,
-                           isolation_level=None)
-    conn.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
-    conn.enable_load_extension(True)
-    conn.load_extension(extension)
-    conn.enable_load_extension(False)
+    conn = mp_host.connect(path, extension, BUSY_TIMEOUT_MS)
     mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     if mode != "wal":
         raise RuntimeError("journal_mode is %r, expected wal" % mode)
@@ -129,47 +128,15 @@ def write_log(path, log):
     os.replace(tmp, path)
 
 
-def producer(index, db, extension, log_path, go, n):
-    """Enqueues n messages round-robin over CHATS; logs (id, chat, k,
-    call start, commit end), times from the system-wide CLOCK_MONOTONIC."""
-    log = {"role": "producer", "index": index, "produced": [], "errors": [],
-           "seconds": 0.0, "writes": 0, "waited": 0, "max_wait_ms": 0.0}
+def run_process(body, log, log_path, db, extension, *args):
+    """The frame of each child process: runs body(conn, log, *args) on a
+    connection of its own to db, records every exception in log["errors"]
+    (each is a finding), rolls back what it left open, closes, writes log
+    to log_path and exits: status 1 if there were errors, else 0."""
     conn = None
     try:
         conn = connect(db, extension)
-        go.wait(60)  # a barrier: everyone connected, start together
-        t0 = time.monotonic()
-        k = 0
-        while k < n:
-            if index == 0:
-                batch = 1  # one autocommit transaction per message
-            else:
-                batch = min(PRODUCER_TXN_BATCH, n - k)
-                timed(log, conn.execute, "BEGIN IMMEDIATE")
-            rows = []
-            for j in range(k, k + batch):
-                chat = CHATS[j % len(CHATS)]
-                text = "p%d-k%d chat %d" % (index, j, chat)
-                event = json.dumps({"type": "test", "producer": index, "k": j})
-                opts = json.dumps({"priority": "normal",
-                                   "dedup_key": "p%d-%d" % (index, j)})
-                started = time.monotonic_ns()
-                sql = "SELECT mp_enqueue(?, ?, ?, ?)"
-                params = (chat, text, event, opts)
-                if index == 0:
-                    mid = timed(log, lambda: conn.execute(sql, params).fetchone()[0])
-                else:
-                    mid = conn.execute(sql, params).fetchone()[0]
-                rows.append([mid, chat, j, started, 0])
-            if index != 0:
-                conn.execute("COMMIT")
-            committed = time.monotonic_ns()
-            for row in rows:
-                row[4] = committed
-            log["produced"].extend(rows)
-            k += batch
-            think(batch)  # making the next events
-        log["seconds"] = time.monotonic() - t0
+        body(conn, log, *args)
     except Exception as e:  # noqa: BLE001 -- every error is a finding
         log["errors"].append(describe(e))
     finally:
@@ -184,74 +151,110 @@ def producer(index, db, extension, log_path, go, n):
     sys.exit(1 if log["errors"] else 0)
 
 
+def producer(index, db, extension, log_path, go, n):
+    """Producer process number index: see produce()."""
+    log = {"role": "producer", "index": index, "produced": [], "errors": [],
+           "seconds": 0.0, "writes": 0, "waited": 0, "max_wait_ms": 0.0}
+    run_process(produce, log, log_path, db, extension, index, go, n)
+
+
+def produce(conn, log, index, go, n):
+    """Enqueues n messages round-robin over CHATS; logs (id, chat, k,
+    call start, commit end), times from the system-wide CLOCK_MONOTONIC."""
+    go.wait(60)  # a barrier: everyone connected, start together
+    t0 = time.monotonic()
+    k = 0
+    while k < n:
+        if index == 0:
+            batch = 1  # one autocommit transaction per message
+        else:
+            batch = min(PRODUCER_TXN_BATCH, n - k)
+            timed(log, conn.execute, "BEGIN IMMEDIATE")
+        rows = []
+        for j in range(k, k + batch):
+            chat = CHATS[j % len(CHATS)]
+            text = "p%d-k%d chat %d" % (index, j, chat)
+            event = json.dumps({"type": "test", "producer": index, "k": j})
+            opts = json.dumps({"priority": "normal",
+                               "dedup_key": "p%d-%d" % (index, j)})
+            started = time.monotonic_ns()
+            sql = "SELECT mp_enqueue(?, ?, ?, ?)"
+            params = (chat, text, event, opts)
+            if index == 0:
+                mid = timed(log, lambda: conn.execute(sql, params).fetchone()[0])
+            else:
+                mid = conn.execute(sql, params).fetchone()[0]
+            rows.append([mid, chat, j, started, 0])
+        if index != 0:
+            conn.execute("COMMIT")
+        committed = time.monotonic_ns()
+        for row in rows:
+            row[4] = committed
+        log["produced"].extend(rows)
+        k += batch
+        think(batch)  # making the next events
+    log["seconds"] = time.monotonic() - t0
+
+
 def consumer(index, db, extension, log_path, go, producers_done):
+    """Consumer process number index: see consume()."""
+    log = {"role": "consumer", "index": index, "claimed": [], "confirmed": [],
+           "errors": [], "claims": 0, "empty_claims": 0, "seconds": 0.0,
+           "writes": 0, "waited": 0, "max_wait_ms": 0.0}
+    run_process(consume, log, log_path, db, extension, index, go,
+                producers_done)
+
+
+def consume(conn, log, index, go, producers_done):
     """Claims batches and confirms each message with its lease token until
     the producers are done and nothing is pending."""
     worker = "consumer-%d" % index
     claim_mode = CLAIM_MODES[index % len(CLAIM_MODES)]
-    log = {"role": "consumer", "index": index, "claimed": [], "confirmed": [],
-           "errors": [], "claims": 0, "empty_claims": 0, "seconds": 0.0,
-           "writes": 0, "waited": 0, "max_wait_ms": 0.0}
-    conn = None
-    try:
-        conn = connect(db, extension)
-        go.wait(60)  # a barrier: everyone connected, start together
-        t0 = time.monotonic()
-        tg_id = index * 10_000_000
-        while True:
-            if time.monotonic() - t0 > DEADLINE_SECONDS:
-                raise RuntimeError("%s still working after %d s"
-                                   % (worker, DEADLINE_SECONDS))
-            if claim_mode == "immediate":
-                timed(log, conn.execute, "BEGIN IMMEDIATE")
-                rows = conn.execute(
-                    "SELECT id, chat_id, lease_token, message_text, attempts "
-                    "FROM mp_claim(?, ?, ?)",
-                    (CLAIM_BATCH, LEASE_SECONDS, worker)).fetchall()
-                conn.execute("COMMIT")
-            else:
-                rows = timed(log, lambda: conn.execute(
-                    "SELECT id, chat_id, lease_token, message_text, attempts "
-                    "FROM mp_claim(?, ?, ?)",
-                    (CLAIM_BATCH, LEASE_SECONDS, worker)).fetchall())
-            log["claims"] += 1
-            if not rows:
-                log["empty_claims"] += 1
-                # Done only when the producers are finished and nothing is
-                # left to claim; messages in flight belong to the other one.
-                if producers_done.is_set():
-                    pending = conn.execute(
-                        "SELECT value FROM mp_stats WHERE name = 'pending'"
-                    ).fetchone()[0]
-                    if pending == 0:
-                        break
-                time.sleep(0.005)  # nothing due: a runner would wait too
-                continue
-            for mid, chat, token, text, attempts in rows:
-                log["claimed"].append([mid, chat, attempts, text])
-            for mid, chat, token, text, attempts in rows:
-                think()  # "sending" the message
-                tg_id += 1
-                ok = timed(log, lambda: conn.execute(
-                    "SELECT mp_confirm(?, ?, 'telegram')",
-                    (token, tg_id)).fetchone()[0])
-                if ok != 1:
-                    raise RuntimeError("mp_confirm(%s) returned %r"
-                                       % (token, ok))
-                log["confirmed"].append([mid, chat, tg_id])
-        log["seconds"] = time.monotonic() - t0
-    except Exception as e:  # noqa: BLE001 -- every error is a finding
-        log["errors"].append(describe(e))
-    finally:
-        if conn is not None:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                conn.close()
-            except Exception as e:  # noqa: BLE001
-                log["errors"].append("close: %s: %s" % (type(e).__name__, e))
-        write_log(log_path, log)
-    sys.exit(1 if log["errors"] else 0)
+    go.wait(60)  # a barrier: everyone connected, start together
+    t0 = time.monotonic()
+    tg_id = index * 10_000_000
+    while True:
+        if time.monotonic() - t0 > DEADLINE_SECONDS:
+            raise RuntimeError("%s still working after %d s"
+                               % (worker, DEADLINE_SECONDS))
+        if claim_mode == "immediate":
+            timed(log, conn.execute, "BEGIN IMMEDIATE")
+            rows = conn.execute(
+                "SELECT id, chat_id, lease_token, message_text, attempts "
+                "FROM mp_claim(?, ?, ?)",
+                (CLAIM_BATCH, LEASE_SECONDS, worker)).fetchall()
+            conn.execute("COMMIT")
+        else:
+            rows = timed(log, lambda: conn.execute(
+                "SELECT id, chat_id, lease_token, message_text, attempts "
+                "FROM mp_claim(?, ?, ?)",
+                (CLAIM_BATCH, LEASE_SECONDS, worker)).fetchall())
+        log["claims"] += 1
+        if not rows:
+            log["empty_claims"] += 1
+            # Done only when the producers are finished and nothing is
+            # left to claim; messages in flight belong to the other one.
+            if producers_done.is_set():
+                pending = conn.execute(
+                    "SELECT value FROM mp_stats WHERE name = 'pending'"
+                ).fetchone()[0]
+                if pending == 0:
+                    break
+            time.sleep(0.005)  # nothing due: a runner would wait too
+            continue
+        for mid, chat, token, text, attempts in rows:
+            log["claimed"].append([mid, chat, attempts, text])
+        for mid, chat, token, text, attempts in rows:
+            think()  # "sending" the message
+            tg_id += 1
+            ok = timed(log, lambda: conn.execute(
+                "SELECT mp_confirm(?, ?, 'telegram')",
+                (token, tg_id)).fetchone()[0])
+            if ok != 1:
+                raise RuntimeError("mp_confirm(%s) returned %r"
+                                   % (token, ok))
+            log["confirmed"].append([mid, chat, tg_id])
+    log["seconds"] = time.monotonic() - t0
 
 
 class TwoProducersTwoConsumers(unittest.TestCase):
@@ -259,9 +262,7 @@ class TwoProducersTwoConsumers(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="mp-conc-")
         self.db = os.path.join(self.tmp.name, "queue.db")
-        conn = sqlite3.connect(self.db, isolation_level=None)
-        conn.enable_load_extension(True)
-        conn.load_extension(EXTENSION)
+        conn = mp_host.connect(self.db, EXTENSION)
         self.assertEqual(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0],
                          "wal")
         conn.execute("SELECT mp_init(?)", (json.dumps({
@@ -372,9 +373,7 @@ class TwoProducersTwoConsumers(unittest.TestCase):
         for mid, _, _, text in claimed:
             self.assertEqual(text, text_of[mid], "text changed for %s" % mid)
 
-        conn = sqlite3.connect(self.db, isolation_level=None)
-        conn.enable_load_extension(True)
-        conn.load_extension(EXTENSION)
+        conn = mp_host.connect(self.db, EXTENSION)
         try:
             seq_of = dict(conn.execute("SELECT id, seq FROM messages"))
             self.assertEqual(len(seq_of), total)
@@ -463,25 +462,6 @@ class TwoProducersTwoConsumers(unittest.TestCase):
                c1["empty_claims"], inversions))
 
 
-def main():
-    global EXTENSION
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        EXTENSION = args.pop(0)
-    else:
-        EXTENSION = os.environ.get("MP_EXTENSION")
-    if not EXTENSION:
-        sys.stderr.write("usage: %s PATH/TO/mp.so [unittest options] "
-                         "(or set MP_EXTENSION)\n" % sys.argv[0])
-        return 2
-    EXTENSION = os.path.abspath(EXTENSION)
-    if not os.path.exists(EXTENSION):
-        sys.stderr.write("%s: no such file\n" % EXTENSION)
-        return 2
-    # sqlite3 adds the platform suffix itself; the full name works too.
-    prog = unittest.main(argv=[sys.argv[0]] + args, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    EXTENSION, UNITTEST_ARGS = mp_host.extension_from_command_line()
+    sys.exit(mp_host.run_unittest(UNITTEST_ARGS))

@@ -36,7 +36,7 @@
 **     and a checksum: mp_verify() is 0;
 **   - a second identical call with a dedup_key returns the same id and
 **     stores nothing; without one it stores new rows with a new id;
-**   - mp_stats agrees with the table.
+**   - mp_stats agrees with the table, and PRAGMA integrity_check is ok.
 **
 ** Input layout:
 **
@@ -62,27 +62,22 @@
 **
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSQLITE_CORE \
 **       -Iext -Ibuild/generated ext/mp*.c tests/fuzz/fuzz_enqueue.c \
-**       -lsqlite3 -lcrypto -o fuzz_enqueue
+**       tests/fuzz/fuzz_common.c -lsqlite3 -lcrypto -o fuzz_enqueue
 **   cp -r tests/fuzz/corpus/enqueue /tmp/corpus  # libFuzzer adds to it
 **   ./fuzz_enqueue -max_total_time=60 -dict=tests/fuzz/enqueue.dict /tmp/corpus
 **
 ** Without libFuzzer, link tests/fuzz/fuzz_standalone.c instead of
 ** -fsanitize=fuzzer (cmake/fuzz.cmake does, as fuzz/enqueue_replay).
 */
-#include "mp_int.h"
+#include "fuzz_common.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
-                    const sqlite3_api_routines *pApi);
-int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData);
-
-#define MP_FUZZ_NOW      1700000000000LL /* the fixed clock, ms */
-#define MP_FUZZ_DELAY_MX 31536000000LL   /* largest delay_ms */
-#define MP_FUZZ_MAX_IN   65536           /* longer inputs are skipped */
+#define MP_FUZZ_DELAY_MX 31536000000LL /* largest delay_ms */
+#define MP_FUZZ_MAX_IN   65536         /* longer inputs are skipped */
 
 /* Predictions. */
 #define PR_OK     0 /* must succeed */
@@ -118,8 +113,6 @@ static const char *const azValue[] = {
   "true",
 };
 
-static sqlite3 *db = 0; /* The database, opened once */
-
 /* One call, decoded from the input. */
 typedef struct FuzzCall FuzzCall;
 struct FuzzCall {
@@ -152,11 +145,10 @@ struct FuzzWant {
 };
 
 /*
-** Prints the call and what failed, and aborts.
+** Prints the call being run (a FuzzCall) to stderr, for fuzzFail().
 */
-static void fuzzFail(const FuzzCall *p, const char *zWhy, const char *zMore) {
-  fprintf(stderr, "fuzz_enqueue: %s\n", zWhy);
-  if (zMore) fprintf(stderr, "  %s\n", zMore);
+static void fuzzPrintCall(const void *pInput) {
+  const FuzzCall *p = pInput;
   fprintf(stderr, "  %d arguments, chat type %d (%lld / %g)\n", p->nArg,
           p->eChat, p->iChat, p->rChat);
   fprintf(stderr, "  text (%d bytes%s): %.*s\n", p->nText,
@@ -169,174 +161,6 @@ static void fuzzFail(const FuzzCall *p, const char *zWhy, const char *zMore) {
   if (p->zOpt) {
     fprintf(stderr, "  options (%d bytes): %.*s\n", p->nOpt, p->nOpt, p->zOpt);
   }
-  abort();
-}
-
-/*
-** Returns a malloc'd copy of z[0..n) with a NUL after it. Aborts on OOM.
-*/
-static char *fuzzDup(const char *z, int n) {
-  char *zOut = malloc((size_t)n + 1);
-  if (zOut == 0) abort();
-  if (n) memcpy(zOut, z, (size_t)n);
-  zOut[n] = 0;
-  return zOut;
-}
-
-/* Prepared statements, cached by the address of their SQL text (each
-** call site passes a string literal). */
-static struct {
-  const char *zSql;    /* The SQL text, or NULL for a free slot */
-  sqlite3_stmt *pStmt; /* Its statement */
-} aCache[48];
-
-/*
-** Returns the statement for zSql, a string literal: prepared on first use,
-** afterwards the cached one. Hand it back with fuzzDone(). Aborts when it
-** cannot be prepared.
-*/
-static sqlite3_stmt *fuzzPrepare(const char *zSql) {
-  int i;
-  for (i = 0; i < (int)(sizeof(aCache) / sizeof(aCache[0])); i++) {
-    if (aCache[i].zSql == zSql) return aCache[i].pStmt;
-    if (aCache[i].zSql == 0) break;
-  }
-  if (i == (int)(sizeof(aCache) / sizeof(aCache[0])) ||
-      sqlite3_prepare_v3(db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                         &aCache[i].pStmt, 0) != SQLITE_OK) {
-    fprintf(stderr, "fuzz_enqueue: cannot prepare %s: %s\n", zSql,
-            sqlite3_errmsg(db));
-    abort();
-  }
-  aCache[i].zSql = zSql;
-  return aCache[i].pStmt;
-}
-
-/*
-** Resets a statement from fuzzPrepare() and clears its bindings.
-*/
-static void fuzzDone(sqlite3_stmt *pStmt) {
-  sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
-}
-
-/*
-** Runs a one-value query with an optional text parameter; returns its
-** result as malloc'd text ("" for NULL). Aborts when it fails.
-*/
-static char *fuzzText(const FuzzCall *p, const char *zSql, const char *z1) {
-  sqlite3_stmt *pStmt = fuzzPrepare(zSql);
-  char *zOut;
-  if (z1) sqlite3_bind_text(pStmt, 1, z1, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(pStmt) != SQLITE_ROW) {
-    fuzzFail(p, "query failed", sqlite3_errmsg(db));
-  }
-  zOut = fuzzDup((const char *)sqlite3_column_text(pStmt, 0),
-                 sqlite3_column_bytes(pStmt, 0));
-  fuzzDone(pStmt);
-  return zOut;
-}
-
-/*
-** Runs a one-value query with an optional text parameter; returns its
-** integer result. Aborts when it fails.
-*/
-static i64 fuzzInt(const FuzzCall *p, const char *zSql, const char *z1) {
-  sqlite3_stmt *pStmt = fuzzPrepare(zSql);
-  i64 v;
-  if (z1) sqlite3_bind_text(pStmt, 1, z1, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(pStmt) != SQLITE_ROW) {
-    fuzzFail(p, "query failed", sqlite3_errmsg(db));
-  }
-  v = sqlite3_column_int64(pStmt, 0);
-  fuzzDone(pStmt);
-  return v;
-}
-
-/*
-** Opens the database, registers mp, creates the schema and fixes the
-** clock, on first use.
-*/
-static void fuzzOpen(void) {
-  char *zErr = 0;
-  if (db) return;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-      sqlite3_mp_init(db, &zErr, 0) != SQLITE_OK ||
-      sqlite3_exec(db,
-                   "SELECT mp_init('{\"pace_chat_ms\": 0, "
-                   "\"pace_group_per_minute\": 0, "
-                   "\"pace_global_per_second\": 0}');"
-                   "SELECT mp_clock_set(1700000000000)",
-                   0, 0, &zErr) != SQLITE_OK) {
-    fprintf(stderr, "fuzz_enqueue: cannot set up SQLite: %s\n",
-            zErr ? zErr : sqlite3_errmsg(db));
-    abort();
-  }
-}
-
-/*
-** Returns 1 if z[0..n) is UTF-8 without NUL, overlong forms, surrogates
-** or code points above U+10FFFF (an independent decoder), else 0.
-*/
-static int fuzzUtf8(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    unsigned c = z[i], v;
-    int nTrail;
-    if (c == 0) return 0;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      nTrail = 1;
-      v = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      nTrail = 2;
-      v = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      nTrail = 3;
-      v = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (n - i - 1 < nTrail) return 0;
-    for (int k = 1; k <= nTrail; k++) {
-      if ((z[i + k] & 0xC0) != 0x80) return 0;
-      v = (v << 6) | (z[i + k] & 0x3F);
-    }
-    if ((nTrail == 1 && v < 0x80) || (nTrail == 2 && v < 0x800) ||
-        (nTrail == 3 && v < 0x10000) || v > 0x10FFFF ||
-        (v >= 0xD800 && v <= 0xDFFF)) {
-      return 0;
-    }
-    i += nTrail + 1;
-  }
-  return 1;
-}
-
-/*
-** Returns the deepest nesting of arrays and objects in z[0..n), strings
-** skipped.
-*/
-static int fuzzDepth(const char *z, int n) {
-  int nDepth = 0, nMax = 0, bStr = 0;
-  for (int i = 0; i < n; i++) {
-    if (bStr) {
-      if (z[i] == '\\') {
-        i++;
-      } else if (z[i] == '"') {
-        bStr = 0;
-      }
-    } else if (z[i] == '"') {
-      bStr = 1;
-    } else if (z[i] == '[' || z[i] == '{') {
-      if (++nDepth > nMax) nMax = nDepth;
-    } else if (z[i] == ']' || z[i] == '}') {
-      nDepth--;
-    }
-  }
-  return nMax;
 }
 
 /*
@@ -344,7 +168,7 @@ static int fuzzDepth(const char *z, int n) {
 ** is), PR_ERROR (it is not) or PR_EITHER (SQLite 3.40 cannot tell for
 ** mp: escapes, deep nesting).
 */
-static int fuzzIsObject(const FuzzCall *p, const char *z, int n) {
+static int fuzzIsObject(const char *z, int n) {
   sqlite3_stmt *pStmt;
   int bObject = 0;
   if (n == 0 || !fuzzUtf8((const unsigned char *)z, n)) return PR_ERROR;
@@ -352,11 +176,12 @@ static int fuzzIsObject(const FuzzCall *p, const char *z, int n) {
                       "'object' ELSE 0 END");
   sqlite3_bind_text(pStmt, 1, z, n, SQLITE_STATIC);
   if (sqlite3_step(pStmt) != SQLITE_ROW) {
-    fuzzFail(p, "oracle query failed", sqlite3_errmsg(db));
+    fuzzFail("oracle query failed", fuzzErrmsg());
   }
   bObject = sqlite3_column_int(pStmt, 0);
   fuzzDone(pStmt);
-  if (memchr(z, '\\', (size_t)n) || fuzzDepth(z, n) >= 400) return PR_EITHER;
+  if (memchr(z, '\\', (size_t)n) || fuzzJsonDepth(z, n) >= 400)
+    return PR_EITHER;
   return bObject ? PR_OK : PR_ERROR;
 }
 
@@ -457,9 +282,8 @@ static void fuzzPredict(const FuzzCall *p, FuzzWant *pW) {
       pW->ePredict = PR_ERROR;
       return;
     }
-    eJson = p->nEvent > MP_EVENT_MAX_BYTES
-                ? PR_ERROR
-                : fuzzIsObject(p, p->zEvent, p->nEvent);
+    eJson = p->nEvent > MP_EVENT_MAX_BYTES ? PR_ERROR
+                                           : fuzzIsObject(p->zEvent, p->nEvent);
     if (eJson == PR_ERROR) {
       pW->ePredict = PR_ERROR;
       return;
@@ -473,7 +297,7 @@ static void fuzzPredict(const FuzzCall *p, FuzzWant *pW) {
       pW->ePredict = PR_ERROR;
       return;
     }
-    eJson = fuzzIsObject(p, p->zOpt, p->nOpt);
+    eJson = fuzzIsObject(p->zOpt, p->nOpt);
     if (eJson == PR_ERROR) {
       pW->ePredict = PR_ERROR;
       return;
@@ -562,34 +386,6 @@ static void fuzzPredict(const FuzzCall *p, FuzzWant *pW) {
 }
 
 /*
-** Returns everything an enqueue may change, as one text.
-*/
-static char *fuzzSnapshot(const FuzzCall *p) {
-  return fuzzText(p,
-                  "SELECT (SELECT json_group_array(json_array(seq, id, "
-                  "chat_id, hex(message_text), status, priority, parse_mode, "
-                  "dedup_key, order_at, due_at, hex(checksum), "
-                  "hex(event_data))) FROM messages) || "
-                  "(SELECT json_group_array(json_array(name, n)) "
-                  "FROM mp_counter)",
-                  0);
-}
-
-/*
-** Returns 1 if z[0..n) is UTF-8 apart from NUL bytes, else 0.
-*/
-static int fuzzUtf8WithNul(const char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    const char *zNul = memchr(z + i, 0, (size_t)(n - i));
-    int j = zNul ? (int)(zNul - z) : n;
-    if (!fuzzUtf8((const unsigned char *)z + i, j - i)) return 0;
-    i = j + 1;
-  }
-  return 1;
-}
-
-/*
 ** Builds the mp_enqueue_batch() argument that asks for what the call asks
 ** for, [{"chat_id":..., "text":..., "event":..., <options>}], into
 ** p->zBatch; leaves it NULL when the call cannot be written so with the
@@ -600,20 +396,19 @@ static int fuzzUtf8WithNul(const char *z, int n) {
 */
 static void fuzzBatchJson(FuzzCall *p) {
   sqlite3_str *pStr;
-  if (!fuzzUtf8WithNul(p->zText, p->nText)) return;
+  if (!fuzzUtf8WithNul((const unsigned char *)p->zText, p->nText)) return;
 #ifndef MP_FUZZ_STRICT
   if (memchr(p->zText, 0, (size_t)p->nText)) return;
 #endif
   if (p->nArg >= 3 && p->zEvent &&
-      fuzzIsObject(p, p->zEvent, p->nEvent) != PR_OK) {
+      fuzzIsObject(p->zEvent, p->nEvent) != PR_OK) {
     return;
   }
   if (p->nArg == 4 && p->zOpt) {
-    if (fuzzIsObject(p, p->zOpt, p->nOpt) != PR_OK) return;
-    if (fuzzInt(p,
-                "SELECT count(*) FROM json_each(?1) "
+    if (fuzzIsObject(p->zOpt, p->nOpt) != PR_OK) return;
+    if (fuzzInt("SELECT count(*) FROM json_each(?1) "
                 "WHERE key IN ('chat_id', 'text', 'event')",
-                p->zOpt) != 0) {
+                p->zOpt, 0) != 0) {
       return;
     }
   }
@@ -668,11 +463,9 @@ static char *fuzzCallBatch(const FuzzCall *p, char **pzErr) {
   sqlite3_bind_text(pStmt, 1, p->zBatch, -1, SQLITE_STATIC);
   *pzErr = 0;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    zOut = fuzzDup((const char *)sqlite3_column_text(pStmt, 0),
-                   sqlite3_column_bytes(pStmt, 0));
+    zOut = fuzzColumnDup(pStmt, 0);
   } else {
-    const char *zErr = sqlite3_errmsg(db);
-    *pzErr = fuzzDup(zErr, (int)strlen(zErr));
+    *pzErr = fuzzDupStr(fuzzErrmsg());
   }
   fuzzDone(pStmt);
   if (zOut == 0) return 0;
@@ -680,10 +473,9 @@ static char *fuzzCallBatch(const FuzzCall *p, char **pzErr) {
   sqlite3_bind_text(pRead, 1, zOut, -1, SQLITE_STATIC);
   if (sqlite3_step(pRead) != SQLITE_ROW || sqlite3_column_int(pRead, 0) != 1 ||
       sqlite3_column_type(pRead, 1) != SQLITE_TEXT) {
-    fuzzFail(p, "mp_enqueue_batch did not return one id", zOut);
+    fuzzFail("mp_enqueue_batch did not return one id", zOut);
   }
-  zId = fuzzDup((const char *)sqlite3_column_text(pRead, 1),
-                sqlite3_column_bytes(pRead, 1));
+  zId = fuzzColumnDup(pRead, 1);
   fuzzDone(pRead);
   free(zOut);
   return zId;
@@ -731,13 +523,11 @@ static char *fuzzCall(const FuzzCall *p, char **pzErr) {
   *pzErr = 0;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     if (sqlite3_column_type(pStmt, 0) != SQLITE_TEXT) {
-      fuzzFail(p, "mp_enqueue returned something other than text", 0);
+      fuzzFail("mp_enqueue returned something other than text", 0);
     }
-    zId = fuzzDup((const char *)sqlite3_column_text(pStmt, 0),
-                  sqlite3_column_bytes(pStmt, 0));
+    zId = fuzzColumnDup(pStmt, 0);
   } else {
-    const char *zErr = sqlite3_errmsg(db);
-    *pzErr = fuzzDup(zErr, (int)strlen(zErr));
+    *pzErr = fuzzDupStr(fuzzErrmsg());
   }
   fuzzDone(pStmt);
   return zId;
@@ -754,7 +544,7 @@ static void fuzzCheckRows(const FuzzCall *p, const FuzzWant *pW,
   int nRow = 0;
   sqlite3_str *pJoined = sqlite3_str_new(0);
   char *zJoined;
-  if (strlen(zId) != 36) fuzzFail(p, "the id is not 36 characters", zId);
+  if (strlen(zId) != 36) fuzzFail("the id is not 36 characters", zId);
   iChat = p->eChat == 1 ? p->iChat : (i64)p->rChat;
   pStmt = fuzzPrepare(
       "SELECT seq, id, chat_id, message_text, status, priority, parse_mode, "
@@ -773,89 +563,72 @@ static void fuzzCheckRows(const FuzzCall *p, const FuzzWant *pW,
     if (iFirst < 0) {
       iFirst = iSeq;
       if (strcmp((const char *)sqlite3_column_text(pStmt, 1), zId) != 0) {
-        fuzzFail(p, "the id is not the first new row", zId);
+        fuzzFail("the id is not the first new row", zId);
       }
     }
-    if (iSeq != iFirst + nRow) fuzzFail(p, "parts are not consecutive", 0);
+    if (iSeq != iFirst + nRow) fuzzFail("parts are not consecutive", 0);
     if (sqlite3_column_int64(pStmt, 2) != iChat) {
-      fuzzFail(p, "chat_id differs", 0);
+      fuzzFail("chat_id differs", 0);
     }
     if (strcmp((const char *)sqlite3_column_text(pStmt, 4), "pending") != 0) {
-      fuzzFail(p, "a new row is not pending", 0);
+      fuzzFail("a new row is not pending", 0);
     }
     if (iPrio < 0 || iPrio > 3 ||
         (pW->iPriority >= 0 && iPrio != pW->iPriority)) {
-      fuzzFail(p, "priority differs", 0);
+      fuzzFail("priority differs", 0);
     }
     if (zMode && strcmp(zMode, "HTML") != 0 &&
         strcmp(zMode, "MarkdownV2") != 0 && strcmp(zMode, "Markdown") != 0) {
-      fuzzFail(p, "parse_mode is not a canonical name", zMode);
+      fuzzFail("parse_mode is not a canonical name", zMode);
     }
     if (!pW->bModeUnsure && pW->ePredict == PR_OK &&
         (zMode ? !pW->zMode || strcmp(zMode, pW->zMode) != 0 : !!pW->zMode)) {
-      fuzzFail(p, "parse_mode differs", zMode);
+      fuzzFail("parse_mode differs", zMode);
     }
     if (nRow == 0 && pW->ePredict == PR_OK &&
         (zDedup ? !pW->zDedup || strcmp(zDedup, pW->zDedup) != 0
                 : !!pW->zDedup)) {
-      fuzzFail(p, "dedup_key differs", zDedup);
+      fuzzFail("dedup_key differs", zDedup);
     }
-    if (nRow > 0 && zDedup) fuzzFail(p, "dedup_key on a later part", 0);
+    if (nRow > 0 && zDedup) fuzzFail("dedup_key on a later part", 0);
     /* Due at now + delay_ms; queued by seq alone (order_at 0) when due at
     ** once, else by when it becomes due. */
     iDue = sqlite3_column_int64(pStmt, 9);
     if (iDue < MP_FUZZ_NOW || iDue > MP_FUZZ_NOW + MP_FUZZ_DELAY_MX ||
         (pW->iDelay >= 0 && iDue != MP_FUZZ_NOW + pW->iDelay) ||
         sqlite3_column_int64(pStmt, 8) != (iDue > MP_FUZZ_NOW ? iDue : 0)) {
-      fuzzFail(p, "due_at is not now + delay_ms, or order_at not 0/due_at", 0);
+      fuzzFail("due_at is not now + delay_ms, or order_at not 0/due_at", 0);
     }
     if (p->nArg >= 3 && p->zEvent
             ? sqlite3_column_bytes(pStmt, 10) != p->nEvent ||
                   memcmp(sqlite3_column_text(pStmt, 10), p->zEvent,
                          (size_t)p->nEvent) != 0
             : sqlite3_column_type(pStmt, 10) != SQLITE_NULL) {
-      fuzzFail(p, "event_data is not the event", 0);
+      fuzzFail("event_data is not the event", 0);
     }
     if (sqlite3_column_int(pStmt, 11) != 0 ||
         sqlite3_column_int(pStmt, 12) != 0 ||
         sqlite3_column_int(pStmt, 13) != 0 || !sqlite3_column_int(pStmt, 14) ||
         !sqlite3_column_int(pStmt, 16)) {
-      fuzzFail(p, "a new row has retries, a lease or no checksum", 0);
+      fuzzFail("a new row has retries, a lease or no checksum", 0);
     }
     sqlite3_str_append(pJoined, (const char *)sqlite3_column_text(pStmt, 3),
                        sqlite3_column_bytes(pStmt, 3));
     nRow++;
   }
   fuzzDone(pStmt);
-  if (nRow != nNew) fuzzFail(p, "rows after the id are not the new ones", 0);
+  if (nRow != nNew) fuzzFail("rows after the id are not the new ones", 0);
   if (p->nText <= MP_TELEGRAM_LIMIT && nRow != 1) {
-    fuzzFail(p, "a short text was not stored as one row", 0);
+    fuzzFail("a short text was not stored as one row", 0);
   }
   zJoined = sqlite3_str_finish(pJoined);
   if (zJoined == 0 && nRow) abort();
   if ((nRow == 1 || (!pW->zMode && !pW->bModeUnsure)) &&
       ((int)strlen(zJoined ? zJoined : "") != p->nText ||
        memcmp(zJoined, p->zText, (size_t)p->nText) != 0)) {
-    fuzzFail(p, "the stored text is not the text", 0);
+    fuzzFail("the stored text is not the text", 0);
   }
   sqlite3_free(zJoined);
-}
-
-/*
-** Checks what must hold after every input.
-*/
-static void fuzzCheckDatabase(const FuzzCall *p) {
-  if (fuzzInt(p, "SELECT mp_verify()", 0) != 0) {
-    fuzzFail(p, "mp_verify() is not 0", 0);
-  }
-  if (fuzzInt(p,
-              "SELECT (SELECT value FROM mp_stats WHERE name = 'pending') IS "
-              "(SELECT count(*) FROM messages WHERE status = 'pending') AND "
-              "(SELECT value FROM mp_stats WHERE name = 'total') IS "
-              "(SELECT count(*) FROM messages)",
-              0) != 1) {
-    fuzzFail(p, "mp_stats disagrees with the messages table", 0);
-  }
 }
 
 /*
@@ -1003,50 +776,50 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
   char *zId, *zErr = 0, *zBefore, *zAfter;
   i64 nRows, nNew;
   if (!fuzzDecode(aData, nData, &c)) return 0;
-  fuzzOpen();
-  if (sqlite3_exec(db, "DELETE FROM messages", 0, 0, 0) != SQLITE_OK) {
-    fuzzFail(&c, "cannot empty the queue", sqlite3_errmsg(db));
+  fuzzBegin("fuzz_enqueue", fuzzPrintCall, &c);
+  if (fuzzOpen()) {
+    fuzzInitQueue("{\"pace_chat_ms\": 0, \"pace_group_per_minute\": 0, "
+                  "\"pace_global_per_second\": 0}");
   }
+  fuzzExec("DELETE FROM messages");
   if (c.bBatch) fuzzBatchJson(&c);
   fuzzPredict(&c, &w);
-  zBefore = fuzzSnapshot(&c);
+  zBefore = fuzzSnapshot();
   zId = fuzzCall(&c, &zErr);
   if (zId == 0) {
     if (w.ePredict == PR_OK) {
-      fuzzFail(&c, "mp_enqueue refused valid arguments", zErr);
+      fuzzFail("mp_enqueue refused valid arguments", zErr);
     }
     if (strncmp(zErr, c.zBatch ? "mp_enqueue_batch: " : "mp_enqueue: ",
                 c.zBatch ? 18 : 12) != 0) {
-      fuzzFail(&c, "error does not name mp_enqueue", zErr);
+      fuzzFail("error does not name mp_enqueue", zErr);
     }
-    zAfter = fuzzSnapshot(&c);
+    zAfter = fuzzSnapshot();
     if (strcmp(zBefore, zAfter) != 0) {
-      fuzzFail(&c, "a failed mp_enqueue changed the database", zErr);
+      fuzzFail("a failed mp_enqueue changed the database", zErr);
     }
     free(zAfter);
   } else {
     if (w.ePredict == PR_ERROR) {
-      fuzzFail(&c, "mp_enqueue accepted invalid arguments", zId);
+      fuzzFail("mp_enqueue accepted invalid arguments", zId);
     }
-    nNew = fuzzInt(&c, "SELECT count(*) FROM messages", 0);
+    nNew = fuzzInt("SELECT count(*) FROM messages", 0, 0);
     fuzzCheckRows(&c, &w, zId, nNew);
     if (c.bTwice) {
       char *zErr2 = 0;
       char *zId2 = fuzzCall(&c, &zErr2);
-      if (zId2 == 0) fuzzFail(&c, "the same call failed the second time", 0);
-      nRows = fuzzInt(&c, "SELECT count(*) FROM messages", 0);
+      if (zId2 == 0) fuzzFail("the same call failed the second time", 0);
+      nRows = fuzzInt("SELECT count(*) FROM messages", 0, 0);
       if (w.zDedup || (w.ePredict == PR_EITHER &&
-                       fuzzInt(&c,
-                               "SELECT dedup_key IS NOT NULL FROM messages "
+                       fuzzInt("SELECT dedup_key IS NOT NULL FROM messages "
                                "WHERE id = ?1",
-                               zId))) {
+                               zId, 0))) {
         if (strcmp(zId, zId2) != 0 || nRows != nNew) {
-          fuzzFail(&c, "a repeated dedup_key stored a new message", zId2);
+          fuzzFail("a repeated dedup_key stored a new message", zId2);
         }
       } else {
         if (strcmp(zId, zId2) == 0 || nRows != 2 * nNew) {
-          fuzzFail(&c,
-                   "a repeated call without dedup_key did not store "
+          fuzzFail("a repeated call without dedup_key did not store "
                    "new rows",
                    zId2);
         }
@@ -1056,7 +829,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
       free(zErr2);
     }
   }
-  fuzzCheckDatabase(&c);
+  fuzzCheckQueue();
   free(zBefore);
   free(zId);
   free(zErr);

@@ -31,10 +31,10 @@
 **
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSQLITE_CORE \
 **       -Iext -Ibuild/generated ext/mp*.c tests/fuzz/fuzz_format.c \
-**       -lsqlite3 -lcrypto -o fuzz_format
+**       tests/fuzz/fuzz_common.c -lsqlite3 -lcrypto -o fuzz_format
 **   ./fuzz_format -max_total_time=60 corpus/
 */
-#include "mp_int.h"
+#include "fuzz_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +42,6 @@
 
 /* Upper bound on the visible characters of one message. */
 #define MP_FUZZ_MAX_CHARS 12000
-
-int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
-                    const sqlite3_api_routines *pApi);
-
-static sqlite3 *db = 0;           /* A :memory: database, opened once */
-static sqlite3_stmt *pFormat = 0; /* SELECT mp_format(?1, ?2) */
 
 /*
 ** Report a failed property together with the event and the result, and
@@ -59,63 +53,6 @@ static void mpFuzzFail(const char *zWhy, const char *zEvent, int nEvent,
           nEvent, zEvent);
   if (zOut) fprintf(stderr, "result (%d bytes): %.*s\n", nOut, nOut, zOut);
   abort();
-}
-
-/*
-** Open the database, load mp and prepare the statement on first use.
-** Aborts if that fails: the harness cannot check anything without them.
-*/
-static void mpFuzzOpen(void) {
-  char *zErr = 0;
-  if (db) return;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-      sqlite3_mp_init(db, &zErr, 0) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "SELECT mp_format(?1, ?2)", -1, &pFormat, 0) !=
-          SQLITE_OK) {
-    fprintf(stderr, "fuzz_format: cannot set up SQLite: %s\n",
-            zErr ? zErr : sqlite3_errmsg(db));
-    abort();
-  }
-}
-
-/*
-** Returns 1 if z[0..n) is well-formed UTF-8 without NUL bytes: shortest
-** forms only, no surrogates, nothing above U+10FFFF.
-*/
-static int mpFuzzUtf8(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    unsigned c = z[i], cp, nMore;
-    if (c == 0) return 0;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      nMore = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      nMore = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      nMore = 3;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (i + (int)nMore >= n) return 0;
-    for (unsigned k = 1; k <= nMore; k++) {
-      if ((z[i + k] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (z[i + k] & 0x3F);
-    }
-    if ((nMore == 1 && cp < 0x80) || (nMore == 2 && cp < 0x800) ||
-        (nMore == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return 0;
-    }
-    i += (int)nMore + 1;
-  }
-  return 1;
 }
 
 /*
@@ -278,6 +215,7 @@ static const char *mpFuzzMarkdown(const char *z, int n, MpFuzzText *pText) {
 */
 static char *mpFuzzFormat(const char *zEvent, int nEvent, const char *zMode,
                           int *pn) {
+  sqlite3_stmt *pFormat = fuzzPrepare("SELECT mp_format(?1, ?2)");
   char *zOut = 0;
   int rc;
   sqlite3_bind_text(pFormat, 1, zEvent, nEvent, SQLITE_STATIC);
@@ -288,21 +226,18 @@ static char *mpFuzzFormat(const char *zEvent, int nEvent, const char *zMode,
     const char *z = (const char *)sqlite3_column_text(pFormat, 0);
     int n = sqlite3_column_bytes(pFormat, 0);
     if (z) {
-      zOut = malloc((size_t)n + 1);
-      if (zOut == 0) abort();
-      memcpy(zOut, z, (size_t)n + 1);
+      zOut = fuzzDup(z, n);
       *pn = n;
     }
   } else {
-    const char *zErr = sqlite3_errmsg(db);
+    const char *zErr = fuzzErrmsg();
     if (strncmp(zErr, "mp_format: ", 11) != 0) {
       mpFuzzFail("error without the function name", zEvent, nEvent, zErr,
                  (int)strlen(zErr));
     }
     *pn = -1;
   }
-  sqlite3_reset(pFormat);
-  sqlite3_clear_bindings(pFormat);
+  fuzzDone(pFormat);
   return zOut;
 }
 
@@ -373,7 +308,7 @@ static MpFuzzText mpFuzzCheck(const char *zEvent, int nEvent, const char *zOut,
   if (text.z == 0) abort();
   text.n = 0;
   text.nChar = 0;
-  if (!mpFuzzUtf8((const unsigned char *)zOut, nOut)) {
+  if (!fuzzUtf8((const unsigned char *)zOut, nOut)) {
     mpFuzzFail("result is not valid UTF-8", zEvent, nEvent, zOut, nOut);
   }
   zWhy =
@@ -395,7 +330,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
   char *zEvent, *zHtml, *zMd;
   int nEvent, nHtml, nMd;
   if (nData > 100000) return 0;
-  mpFuzzOpen();
+  fuzzBegin("fuzz_format", 0, 0);
+  fuzzOpen();
   if (nData > 0 && aData[0] % 3 == 0) {
     nEvent = (int)nData - 1;
     zEvent = sqlite3_malloc(nEvent + 1);

@@ -25,13 +25,15 @@
 **     oracle says and are used in place (mpJsonStringView()) exactly when
 **     they hold no escape.
 **
-** Build and run (from the repository root):
+** Build and run (from the repository root, after the CMake build made
+** build/generated):
 **
-**   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSQLITE_CORE -Iext \
-**       ext/mp_json.c tests/fuzz/fuzz_json.c -lsqlite3 -o fuzz_json
+**   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSQLITE_CORE \
+**       -Iext -Ibuild/generated ext/mp*.c tests/fuzz/fuzz_json.c \
+**       tests/fuzz/fuzz_common.c -lsqlite3 -lcrypto -o fuzz_json
 **   ./fuzz_json -max_total_time=60 corpus/
 */
-#include "mp_int.h"
+#include "fuzz_common.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,10 +41,6 @@
 #include <string.h>
 
 #include "json_oracle.h"
-
-static sqlite3 *db = 0;              /* A :memory: database, opened once */
-static sqlite3_stmt *pJsonValid = 0; /* SELECT json_valid(?1) */
-static sqlite3_stmt *pJsonType = 0;  /* SELECT json_type(?1, ?2) */
 
 /*
 ** Report a failed property together with the input and abort.
@@ -53,31 +51,14 @@ static void mpFuzzFail(const char *zWhy, const char *z, int n) {
 }
 
 /*
-** Open the database and prepare the statements on first use. Aborts if
-** that fails: the harness cannot check anything without them.
-*/
-static void mpFuzzOpen(void) {
-  if (db) return;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "SELECT json_valid(?1)", -1, &pJsonValid, 0) !=
-          SQLITE_OK ||
-      sqlite3_prepare_v2(db, "SELECT json_type(?1, ?2)", -1, &pJsonType, 0) !=
-          SQLITE_OK) {
-    fprintf(stderr, "fuzz_json: cannot set up SQLite\n");
-    abort();
-  }
-}
-
-/*
-** Return SQLite's json_valid() of z[0..n) as text: 1 or 0.
+** Return SQLite's json_valid() of z[0..n): 1 or 0.
 */
 static int mpFuzzSqliteValid(const char *z, int n) {
+  sqlite3_stmt *pStmt = fuzzPrepare("SELECT json_valid(?1)");
   int r = 0;
-  sqlite3_bind_text(pJsonValid, 1, z, n, SQLITE_STATIC);
-  if (sqlite3_step(pJsonValid) == SQLITE_ROW) {
-    r = sqlite3_column_int(pJsonValid, 0);
-  }
-  sqlite3_reset(pJsonValid);
+  sqlite3_bind_text(pStmt, 1, z, n, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) r = sqlite3_column_int(pStmt, 0);
+  fuzzDone(pStmt);
   return r;
 }
 
@@ -86,74 +67,28 @@ static int mpFuzzSqliteValid(const char *z, int n) {
 ** NULL (path not found) and -2 for an error.
 */
 static int mpFuzzSqliteType(const char *z, int n, const char *zPath) {
+  static const struct {
+    const char *zName; /* What json_type() says */
+    int eType;         /* The MP_JSON_* type it means */
+  } aType[] = {
+    { "null", MP_JSON_NULL },   { "false", MP_JSON_FALSE },
+    { "true", MP_JSON_TRUE },   { "integer", MP_JSON_NUMBER },
+    { "real", MP_JSON_NUMBER }, { "text", MP_JSON_STRING },
+    { "array", MP_JSON_ARRAY }, { "object", MP_JSON_OBJECT },
+  };
+  sqlite3_stmt *pStmt = fuzzPrepare("SELECT json_type(?1, ?2)");
   int r = -2;
-  int rc;
-  sqlite3_bind_text(pJsonType, 1, z, n, SQLITE_STATIC);
-  sqlite3_bind_text(pJsonType, 2, zPath, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pJsonType);
-  if (rc == SQLITE_ROW) {
-    const char *zType = (const char *)sqlite3_column_text(pJsonType, 0);
-    if (zType == 0) {
-      r = -1;
-    } else if (strcmp(zType, "null") == 0) {
-      r = MP_JSON_NULL;
-    } else if (strcmp(zType, "false") == 0) {
-      r = MP_JSON_FALSE;
-    } else if (strcmp(zType, "true") == 0) {
-      r = MP_JSON_TRUE;
-    } else if (strcmp(zType, "integer") == 0 || strcmp(zType, "real") == 0) {
-      r = MP_JSON_NUMBER;
-    } else if (strcmp(zType, "text") == 0) {
-      r = MP_JSON_STRING;
-    } else if (strcmp(zType, "array") == 0) {
-      r = MP_JSON_ARRAY;
-    } else if (strcmp(zType, "object") == 0) {
-      r = MP_JSON_OBJECT;
+  sqlite3_bind_text(pStmt, 1, z, n, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zPath, -1, SQLITE_STATIC);
+  if (sqlite3_step(pStmt) == SQLITE_ROW) {
+    const char *zType = (const char *)sqlite3_column_text(pStmt, 0);
+    if (zType == 0) r = -1;
+    for (size_t k = 0; zType && k < sizeof(aType) / sizeof(aType[0]); k++) {
+      if (strcmp(zType, aType[k].zName) == 0) r = aType[k].eType;
     }
   }
-  sqlite3_reset(pJsonType);
+  fuzzDone(pStmt);
   return r;
-}
-
-/*
-** Return 1 if z[0..n) is well-formed UTF-8, else 0. Written as a decoder
-** that checks each code point's range, independently of mp_json.c's
-** table-driven check.
-*/
-static int mpFuzzUtf8(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    unsigned c = z[i];
-    unsigned v;
-    int nTrail, k;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      nTrail = 1;
-      v = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      nTrail = 2;
-      v = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      nTrail = 3;
-      v = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (n - i - 1 < nTrail) return 0;
-    for (k = 1; k <= nTrail; k++) {
-      if ((z[i + k] & 0xC0) != 0x80) return 0;
-      v = (v << 6) | (z[i + k] & 0x3F);
-    }
-    if (nTrail == 1 && v < 0x80) return 0;
-    if (nTrail == 2 && v < 0x800) return 0;
-    if (nTrail == 3 && v < 0x10000) return 0;
-    if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-    i += nTrail + 1;
-  }
-  return 1;
 }
 
 /*
@@ -218,7 +153,7 @@ static void mpFuzzAppend(const char *z, int n) {
   zLit = sqlite3_str_finish(pStr);
   if (zLit == 0) return; /* OOM */
   bValid = mpJsonValid(zLit, nLit);
-  if (bValid != mpFuzzUtf8((const unsigned char *)z, n)) {
+  if (bValid != fuzzUtf8WithNul((const unsigned char *)z, n)) {
     mpFuzzFail("appended literal validity differs from UTF-8 check", z, n);
   }
   if (bValid) {
@@ -243,8 +178,7 @@ static void mpFuzzAppend(const char *z, int n) {
 /*
 ** The libFuzzer entry point. Returns 0; aborts when a property fails.
 */
-int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData);
-int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
+int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
   static const char *azPath[] = {
     "$",    "$.result.message_id", "$.parameters.retry_after",
     "$.a",  "$.items[2].name",     "$[0]",
@@ -259,7 +193,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData) {
 
   if (nData > 1000000) return 0;
   n = (int)nData;
-  mpFuzzOpen();
+  fuzzBegin("fuzz_json", 0, 0);
+  fuzzOpen();
 
   bValid = mpJsonValid(z, n);
   if (bValid && mpFuzzSqliteValid(z, n) != 1) {

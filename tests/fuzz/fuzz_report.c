@@ -66,25 +66,20 @@
 **
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined -DSQLITE_CORE \
 **       -Iext -Ibuild/generated ext/mp*.c tests/fuzz/fuzz_report.c \
-**       -lsqlite3 -lcrypto -o fuzz_report
+**       tests/fuzz/fuzz_common.c -lsqlite3 -lcrypto -o fuzz_report
 **   cp -r tests/fuzz/corpus/report /tmp/corpus  # libFuzzer adds to it
 **   ./fuzz_report -max_total_time=60 -dict=tests/fuzz/report.dict /tmp/corpus
 **
 ** Without libFuzzer, link tests/fuzz/fuzz_standalone.c instead of
 ** -fsanitize=fuzzer (cmake/fuzz.cmake does, as fuzz/report_replay).
 */
-#include "mp_int.h"
+#include "fuzz_common.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int sqlite3_mp_init(sqlite3 *db, char **pzErrMsg,
-                    const sqlite3_api_routines *pApi);
-int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData);
-
-#define MP_FUZZ_NOW      1700000000000LL    /* the fixed clock, ms */
 #define MP_FUZZ_CHAT     (-1001234567890LL) /* the claimed message's chat */
 #define MP_FUZZ_OTHER    777LL              /* another chat */
 #define MP_FUZZ_BASE_S   30                 /* retry_interval_seconds */
@@ -114,8 +109,6 @@ static const int aStatus[] = {
   100, 302, 999, 300, 199, 600, -2,  1,   99,  1000, -100, 2147483647,
 };
 // clang-format on
-
-static sqlite3 *db = 0; /* The database, opened once */
 
 /* What one input asks for, decoded from its first bytes. */
 typedef struct FuzzCase FuzzCase;
@@ -158,151 +151,27 @@ struct FuzzOracle {
 };
 
 /*
-** Aborts with the input and what failed.
+** Prints the case being run (a FuzzCase) to stderr, for fuzzFail().
 */
-static void fuzzFail(const FuzzCase *pCase, const char *zWhy,
-                     const char *zMore) {
-  fprintf(stderr, "fuzz_report: %s\n", zWhy);
-  if (zMore) fprintf(stderr, "  %s\n", zMore);
-  if (pCase) {
-    fprintf(stderr,
-            "  status %lld%s, tier %d%s, body type %d, id form %d, "
-            "max_retry %d, retry_count %d, at_most_once %d, duration %d, "
-            "same chat %d, other chat %d, mark_sent %d, twice %d, mode %d, "
-            "pacing %d, batch %d\n  body (%d bytes): %.*s\n",
-            pCase->iStatus, pCase->bStatusReal ? " (real)" : "", pCase->eTier,
-            pCase->bBadTier ? " (bad)" : "", pCase->eBody, pCase->eId,
-            pCase->nMaxRetry, pCase->nRetry, pCase->bAtMostOnce,
-            pCase->eDuration, pCase->nSameChat, pCase->bOtherChat,
-            pCase->bMarkSent, pCase->bTwice, pCase->eMode, pCase->bPacing,
-            pCase->bBatch, pCase->nBody, pCase->nBody,
-            (const char *)pCase->aBody);
-  }
-  abort();
-}
-
-/*
-** Returns a malloc'd copy of z (NULL: ""). Aborts on OOM.
-*/
-static char *fuzzDup(const char *z) {
-  size_t n = z ? strlen(z) : 0;
-  char *zOut = malloc(n + 1);
-  if (zOut == 0) abort();
-  if (n) memcpy(zOut, z, n);
-  zOut[n] = 0;
-  return zOut;
-}
-
-/* Prepared statements, cached by the address of their SQL text (each
-** call site passes a string literal). */
-static struct {
-  const char *zSql;    /* The SQL text, or NULL for a free slot */
-  sqlite3_stmt *pStmt; /* Its statement */
-} aCache[48];
-
-/*
-** Returns the statement for zSql, a string literal: prepared on first use,
-** afterwards the cached one. Hand it back with fuzzDone(). Aborts when it
-** cannot be prepared.
-*/
-static sqlite3_stmt *fuzzPrepare(const char *zSql) {
-  int i;
-  for (i = 0; i < (int)(sizeof(aCache) / sizeof(aCache[0])); i++) {
-    if (aCache[i].zSql == zSql) return aCache[i].pStmt;
-    if (aCache[i].zSql == 0) break;
-  }
-  if (i == (int)(sizeof(aCache) / sizeof(aCache[0])) ||
-      sqlite3_prepare_v3(db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                         &aCache[i].pStmt, 0) != SQLITE_OK) {
-    fprintf(stderr, "fuzz_report: cannot prepare %s: %s\n", zSql,
-            sqlite3_errmsg(db));
-    abort();
-  }
-  aCache[i].zSql = zSql;
-  return aCache[i].pStmt;
-}
-
-/*
-** Resets a statement from fuzzPrepare() and clears its bindings.
-*/
-static void fuzzDone(sqlite3_stmt *pStmt) {
-  sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
-}
-
-/*
-** Runs zSql, which must succeed, aborting otherwise.
-*/
-static void fuzzExec(const FuzzCase *pCase, const char *zSql) {
-  char *zErr = 0;
-  if (sqlite3_exec(db, zSql, 0, 0, &zErr) != SQLITE_OK) {
-    fuzzFail(pCase, "setup statement failed", zErr);
-  }
-}
-
-/*
-** Runs a one-value query with up to two text parameters and returns its
-** integer result (0 for NULL). Aborts when it fails.
-*/
-static i64 fuzzInt(const FuzzCase *pCase, const char *zSql, const char *z1,
-                   const char *z2) {
-  sqlite3_stmt *pStmt = fuzzPrepare(zSql);
-  i64 v = 0;
-  if (z1) sqlite3_bind_text(pStmt, 1, z1, -1, SQLITE_TRANSIENT);
-  if (z2) sqlite3_bind_text(pStmt, 2, z2, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    v = sqlite3_column_int64(pStmt, 0);
-  } else {
-    fuzzFail(pCase, "query failed", sqlite3_errmsg(db));
-  }
-  fuzzDone(pStmt);
-  return v;
-}
-
-/*
-** Runs a one-value query with one text parameter and returns its result
-** as malloc'd text ("" for NULL). Aborts when it fails.
-*/
-static char *fuzzText(const FuzzCase *pCase, const char *zSql, const char *z1) {
-  sqlite3_stmt *pStmt = fuzzPrepare(zSql);
-  char *zOut;
-  const char *z;
-  if (z1) sqlite3_bind_text(pStmt, 1, z1, -1, SQLITE_TRANSIENT);
-  if (sqlite3_step(pStmt) != SQLITE_ROW) {
-    fuzzFail(pCase, "query failed", sqlite3_errmsg(db));
-  }
-  z = (const char *)sqlite3_column_text(pStmt, 0);
-  zOut = fuzzDup(z);
-  fuzzDone(pStmt);
-  return zOut;
-}
-
-/*
-** Returns the whole state a report may change, as one text: the messages,
-** the attempt log, the counters and the pacing rows.
-*/
-static char *fuzzSnapshot(const FuzzCase *pCase) {
-  return fuzzText(
-      pCase,
-      "SELECT (SELECT json_group_array(json_array(seq, id, chat_id, "
-      "message_text, status, retry_count, telegram_message_id, event_data, "
-      "tier_used, error_message, priority, parse_mode, dedup_key, order_at, "
-      "due_at, lease_until, lease_token, worker, attempts, in_doubt, "
-      "revision, hex(checksum), created_at, updated_at)) FROM messages) || "
-      "(SELECT json_group_array(json_array(seq, at_ms, tier, http_status, "
-      "duration_ms, outcome, detail)) FROM mp_attempt) || "
-      "(SELECT json_group_array(json_array(name, n)) FROM mp_counter) || "
-      "(SELECT json_group_array(json_array(chat_id, next_at, hex(recent))) "
-      "FROM mp_chat) || (SELECT json_group_array(json_array(key, value)) "
-      "FROM mp_meta)",
-      0);
+static void fuzzPrintCase(const void *pInput) {
+  const FuzzCase *pCase = pInput;
+  fprintf(stderr,
+          "  status %lld%s, tier %d%s, body type %d, id form %d, "
+          "max_retry %d, retry_count %d, at_most_once %d, duration %d, "
+          "same chat %d, other chat %d, mark_sent %d, twice %d, mode %d, "
+          "pacing %d, batch %d\n  body (%d bytes): %.*s\n",
+          pCase->iStatus, pCase->bStatusReal ? " (real)" : "", pCase->eTier,
+          pCase->bBadTier ? " (bad)" : "", pCase->eBody, pCase->eId,
+          pCase->nMaxRetry, pCase->nRetry, pCase->bAtMostOnce, pCase->eDuration,
+          pCase->nSameChat, pCase->bOtherChat, pCase->bMarkSent, pCase->bTwice,
+          pCase->eMode, pCase->bPacing, pCase->bBatch, pCase->nBody,
+          pCase->nBody, (const char *)pCase->aBody);
 }
 
 /*
 ** Sets a configuration value through mp_config(), which must accept it.
 */
-static void fuzzConfig(const FuzzCase *pCase, const char *zKey,
-                       const char *zValue) {
+static void fuzzConfig(const char *zKey, const char *zValue) {
   sqlite3_stmt *pStmt = fuzzPrepare("SELECT mp_config(?1, ?2)");
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
   if (zValue[0] >= '0' && zValue[0] <= '9') {
@@ -311,110 +180,9 @@ static void fuzzConfig(const FuzzCase *pCase, const char *zKey,
     sqlite3_bind_text(pStmt, 2, zValue, -1, SQLITE_STATIC);
   }
   if (sqlite3_step(pStmt) != SQLITE_ROW) {
-    fuzzFail(pCase, "mp_config failed", sqlite3_errmsg(db));
+    fuzzFail("mp_config failed", fuzzErrmsg());
   }
   fuzzDone(pStmt);
-}
-
-/*
-** Opens the database, registers mp, creates the schema and fixes the clock,
-** on first use.
-*/
-static void fuzzOpen(void) {
-  char *zErr = 0;
-  if (db) return;
-  if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-      sqlite3_mp_init(db, &zErr, 0) != SQLITE_OK) {
-    fprintf(stderr, "fuzz_report: cannot set up SQLite: %s\n",
-            zErr ? zErr : sqlite3_errmsg(db));
-    abort();
-  }
-  fuzzExec(0, "SELECT mp_init('{\"pace_chat_ms\": 0, "
-              "\"pace_group_per_minute\": 0, \"pace_global_per_second\": 0, "
-              "\"retry_interval_seconds\": 30, \"backoff_max_seconds\": 3600, "
-              "\"lease_seconds\": 60}')");
-  fuzzExec(0, "SELECT mp_clock_set(1700000000000)");
-  fuzzExec(0, "CREATE TEMP TABLE fz_before AS SELECT * FROM messages "
-              "WHERE 0");
-}
-
-/*
-** Returns 1 if z[0..n) is UTF-8 without NUL, overlong forms, surrogates
-** or code points above U+10FFFF (an independent decoder), else 0.
-*/
-static int fuzzUtf8(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    unsigned c = z[i], v;
-    int nTrail;
-    if (c == 0) return 0;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      nTrail = 1;
-      v = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      nTrail = 2;
-      v = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      nTrail = 3;
-      v = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (n - i - 1 < nTrail) return 0;
-    for (int k = 1; k <= nTrail; k++) {
-      if ((z[i + k] & 0xC0) != 0x80) return 0;
-      v = (v << 6) | (z[i + k] & 0x3F);
-    }
-    if ((nTrail == 1 && v < 0x80) || (nTrail == 2 && v < 0x800) ||
-        (nTrail == 3 && v < 0x10000) || v > 0x10FFFF ||
-        (v >= 0xD800 && v <= 0xDFFF)) {
-      return 0;
-    }
-    i += nTrail + 1;
-  }
-  return 1;
-}
-
-/*
-** Returns 1 if z[0..n) is UTF-8 apart from NUL bytes, else 0.
-*/
-static int fuzzUtf8WithNul(const unsigned char *z, int n) {
-  int i = 0;
-  while (i < n) {
-    const unsigned char *zNul = memchr(z + i, 0, (size_t)(n - i));
-    int j = zNul ? (int)(zNul - z) : n;
-    if (!fuzzUtf8(z + i, j - i)) return 0;
-    i = j + 1;
-  }
-  return 1;
-}
-
-/*
-** Returns the deepest nesting of arrays and objects in z[0..n), strings
-** skipped.
-*/
-static int fuzzDepth(const unsigned char *z, int n) {
-  int nDepth = 0, nMax = 0, bStr = 0;
-  for (int i = 0; i < n; i++) {
-    if (bStr) {
-      if (z[i] == '\\') {
-        i++;
-      } else if (z[i] == '"') {
-        bStr = 0;
-      }
-    } else if (z[i] == '"') {
-      bStr = 1;
-    } else if (z[i] == '[' || z[i] == '{') {
-      if (++nDepth > nMax) nMax = nDepth;
-    } else if (z[i] == ']' || z[i] == '}') {
-      nDepth--;
-    }
-  }
-  return nMax;
 }
 
 /*
@@ -454,7 +222,7 @@ static void fuzzOracle(const FuzzCase *pCase, FuzzOracle *pO) {
   memset(pO, 0, sizeof(*pO));
   pO->bExact = 1;
   if (pCase->eBody >= 2) return; /* NULL, or an integer: an error */
-  if (memchr(z, '\\', (size_t)n) || fuzzDepth(pCase->aBody, n) >= 400) {
+  if (memchr(z, '\\', (size_t)n) || fuzzJsonDepth(z, n) >= 400) {
     /* SQLite 3.40 does not decode escaped keys, accepts lone surrogates
     ** and nests deeper than mp: no exact oracle for these. */
     pO->bExact = 0;
@@ -480,7 +248,7 @@ static void fuzzOracle(const FuzzCase *pCase, FuzzOracle *pO) {
   if (!pO->bJson) return;
   sqlite3_bind_text(pRead, 1, z, n, SQLITE_STATIC);
   if (sqlite3_step(pRead) != SQLITE_ROW) {
-    fuzzFail(pCase, "oracle query failed", sqlite3_errmsg(db));
+    fuzzFail("oracle query failed", fuzzErrmsg());
   }
   pO->bOk = sqlite3_column_text(pRead, 0) &&
             strcmp((const char *)sqlite3_column_text(pRead, 0), "true") == 0;
@@ -491,7 +259,7 @@ static void fuzzOracle(const FuzzCase *pCase, FuzzOracle *pO) {
   if (sqlite3_column_text(pRead, 7) &&
       strcmp((const char *)sqlite3_column_text(pRead, 7), "text") == 0) {
     const char *zDesc = (const char *)sqlite3_column_text(pRead, 8);
-    pO->zDesc = fuzzDup(zDesc);
+    pO->zDesc = fuzzDupStr(zDesc);
   }
   sqlite3_reset(pRead);
 }
@@ -647,9 +415,9 @@ static char *fuzzReportBatch(const FuzzCase *pCase, const char *zId,
   pStmt = fuzzPrepare("SELECT mp_report_batch(?1)");
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
-    zOut = fuzzDup((const char *)sqlite3_column_text(pStmt, 0));
+    zOut = fuzzColumnDup(pStmt, 0);
   } else {
-    *pzErr = fuzzDup(sqlite3_errmsg(db));
+    *pzErr = fuzzDupStr(fuzzErrmsg());
   }
   fuzzDone(pStmt);
   sqlite3_free(zJson);
@@ -661,16 +429,15 @@ static char *fuzzReportBatch(const FuzzCase *pCase, const char *zId,
     sqlite3_bind_text(pStmt, 1, zResult, -1, SQLITE_STATIC);
     if (sqlite3_step(pStmt) != SQLITE_ROW ||
         sqlite3_column_int(pStmt, 0) != 1) {
-      fuzzFail(pCase, "mp_report_batch did not return one result", zResult);
+      fuzzFail("mp_report_batch did not return one result", zResult);
     }
     if (strcmp((const char *)sqlite3_column_text(pStmt, 1), "text") == 0) {
-      zOut = fuzzDup((const char *)sqlite3_column_text(pStmt, 2));
+      zOut = fuzzColumnDup(pStmt, 2);
     } else if (sqlite3_column_type(pStmt, 3) == SQLITE_TEXT) {
       zOut = 0;
-      *pzErr = fuzzDup((const char *)sqlite3_column_text(pStmt, 3));
+      *pzErr = fuzzColumnDup(pStmt, 3);
     } else {
-      fuzzFail(pCase, "mp_report_batch result is neither outcome nor error",
-               zResult);
+      fuzzFail("mp_report_batch result is neither outcome nor error", zResult);
     }
     fuzzDone(pStmt);
     free(zResult);
@@ -716,13 +483,13 @@ static char *fuzzReport(const FuzzCase *pCase, const char *zId, char **pzErr) {
   *pzErr = 0;
   if (sqlite3_step(pStmt) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(pStmt, 0);
-    if (z == 0) fuzzFail(pCase, "mp_report returned NULL", 0);
-    zOut = fuzzDup(z);
+    if (z == 0) fuzzFail("mp_report returned NULL", 0);
+    zOut = fuzzDupStr(z);
     if (sqlite3_step(pStmt) != SQLITE_DONE) {
-      fuzzFail(pCase, "mp_report gave more than one row", 0);
+      fuzzFail("mp_report gave more than one row", 0);
     }
   } else {
-    *pzErr = fuzzDup(sqlite3_errmsg(db));
+    *pzErr = fuzzDupStr(fuzzErrmsg());
   }
   fuzzDone(pStmt);
   return zOut;
@@ -751,9 +518,9 @@ static char *fuzzEnqueue(const FuzzCase *pCase, i64 iChat, const char *zText,
   }
   if (sqlite3_step(pStmt) != SQLITE_ROW ||
       sqlite3_column_type(pStmt, 0) != SQLITE_TEXT) {
-    fuzzFail(pCase, "mp_enqueue failed", sqlite3_errmsg(db));
+    fuzzFail("mp_enqueue failed", fuzzErrmsg());
   }
-  zId = fuzzDup((const char *)sqlite3_column_text(pStmt, 0));
+  zId = fuzzColumnDup(pStmt, 0);
   fuzzDone(pStmt);
   return zId;
 }
@@ -771,15 +538,15 @@ static char *fuzzClaim(const FuzzCase *pCase, const char *zId) {
   if (pCase->bMarkSent) sqlite3_bind_text(pStmt, 1, zId, -1, SQLITE_STATIC);
   if (sqlite3_step(pStmt) != SQLITE_ROW ||
       sqlite3_column_type(pStmt, 0) != SQLITE_TEXT) {
-    fuzzFail(pCase, "the claim failed", sqlite3_errmsg(db));
+    fuzzFail("the claim failed", fuzzErrmsg());
   }
   if (!pCase->bMarkSent &&
       strcmp((const char *)sqlite3_column_text(pStmt, 1), zId) != 0) {
-    fuzzFail(pCase, "the claim took another message", 0);
+    fuzzFail("the claim took another message", 0);
   }
-  zToken = fuzzDup((const char *)sqlite3_column_text(pStmt, 0));
+  zToken = fuzzColumnDup(pStmt, 0);
   if (strncmp(zToken, zId, 36) != 0 || strlen(zToken) != 53) {
-    fuzzFail(pCase, "lease token is not <id>:<16 hex>", zToken);
+    fuzzFail("lease token is not <id>:<16 hex>", zToken);
   }
   fuzzDone(pStmt);
   return zToken;
@@ -881,54 +648,54 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
 
   sqlite3_bind_text(pRow, 1, zId, -1, SQLITE_STATIC);
   if (sqlite3_step(pRow) != SQLITE_ROW) {
-    fuzzFail(pCase, "the message is gone", zId);
+    fuzzFail("the message is gone", zId);
   }
   zStatus = (const char *)sqlite3_column_text(pRow, 0);
   zErr = (const char *)sqlite3_column_text(pRow, 5);
   iDue = sqlite3_column_int64(pRow, 6);
   iSeq = sqlite3_column_int64(pRow, 10);
-  if (!sqlite3_column_int(pRow, 7)) fuzzFail(pCase, "a lease is left", 0);
+  if (!sqlite3_column_int(pRow, 7)) fuzzFail("a lease is left", 0);
   if (sqlite3_column_int64(pRow, 9) != iRevision + 1) {
     snprintf(zMsg, sizeof(zMsg), "revision %lld, expected %lld",
              sqlite3_column_int64(pRow, 9), iRevision + 1);
-    fuzzFail(pCase, "revision did not go up by one", zMsg);
+    fuzzFail("revision did not go up by one", zMsg);
   }
   if (iOutcome != 0) zDetail = fuzzDetail(pCase, zTier, pO);
 
   switch (iOutcome) {
     case 0: /* confirmed */
       if (strcmp(zStatus, "confirmed") != 0) {
-        fuzzFail(pCase, "confirmed but status is", zStatus);
+        fuzzFail("confirmed but status is", zStatus);
       }
       if (strcmp((const char *)sqlite3_column_text(pRow, 4), zTier) != 0) {
-        fuzzFail(pCase, "tier_used is not the tier", 0);
+        fuzzFail("tier_used is not the tier", 0);
       }
       if (pCase->eTier <= 1 && sqlite3_column_type(pRow, 3) != SQLITE_INTEGER) {
-        fuzzFail(pCase, "confirmed without telegram_message_id", 0);
+        fuzzFail("confirmed without telegram_message_id", 0);
       }
       if (pO->bExact && pO->eMsgId == 1 &&
           sqlite3_column_int64(pRow, 3) != pO->iMsgId) {
-        fuzzFail(pCase, "telegram_message_id is not result.message_id", 0);
+        fuzzFail("telegram_message_id is not result.message_id", 0);
       }
       if (pO->bExact && pO->eMsgId == 2) {
         double r = (double)sqlite3_column_int64(pRow, 3);
         if (fabs(r - pO->rMsgId) > fabs(pO->rMsgId) * 1e-15 + 0.5) {
-          fuzzFail(pCase, "telegram_message_id is not result.message_id", 0);
+          fuzzFail("telegram_message_id is not result.message_id", 0);
         }
       }
       if (pO->bExact && pCase->eTier >= 2 && pO->eMsgId == 0 &&
           sqlite3_column_type(pRow, 3) != SQLITE_NULL) {
-        fuzzFail(pCase, "telegram_message_id without a message_id", 0);
+        fuzzFail("telegram_message_id without a message_id", 0);
       }
-      if (zErr) fuzzFail(pCase, "confirmed with an error message", zErr);
-      if (iDue != MP_FUZZ_NOW) fuzzFail(pCase, "confirm moved due_at", 0);
+      if (zErr) fuzzFail("confirmed with an error message", zErr);
+      if (iDue != MP_FUZZ_NOW) fuzzFail("confirm moved due_at", 0);
       break;
     case 1: /* retry */
     case 4: /* in_doubt */
       nRetryWant++;
       bInDoubt = iOutcome == 4;
       if (strcmp(zStatus, "pending") != 0) {
-        fuzzFail(pCase, "retry/in_doubt but status is", zStatus);
+        fuzzFail("retry/in_doubt but status is", zStatus);
       }
       {
         i64 iMs = (i64)MP_FUZZ_BASE_S * 1000;
@@ -938,14 +705,14 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
         if (iDue < MP_FUZZ_NOW + iMs / 2 || iDue > MP_FUZZ_NOW + iMs) {
           snprintf(zMsg, sizeof(zMsg), "due in %lld ms, backoff %lld ms",
                    iDue - MP_FUZZ_NOW, iMs);
-          fuzzFail(pCase, "due_at outside the backoff", zMsg);
+          fuzzFail("due_at outside the backoff", zMsg);
         }
       }
       break;
     case 2: { /* rate_limited */
       i64 iAfter = -1;
       if (strcmp(zStatus, "pending") != 0) {
-        fuzzFail(pCase, "rate_limited but status is", zStatus);
+        fuzzFail("rate_limited but status is", zStatus);
       }
       if (pO->bExact && pO->bJson && pO->eRetryAfter != 2) {
         iAfter =
@@ -957,34 +724,33 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
       if (iAfter >= 0 && iDue != MP_FUZZ_NOW + iAfter * 1000) {
         snprintf(zMsg, sizeof(zMsg), "due in %lld ms, expected %lld s",
                  iDue - MP_FUZZ_NOW, iAfter);
-        fuzzFail(pCase, "rate_limited: due_at is not retry_after", zMsg);
+        fuzzFail("rate_limited: due_at is not retry_after", zMsg);
       }
       if (iDue < MP_FUZZ_NOW || iDue > MP_FUZZ_NOW + 86400000) {
-        fuzzFail(pCase, "rate_limited: due_at out of range", 0);
+        fuzzFail("rate_limited: due_at out of range", 0);
       }
-      if (fuzzInt(pCase,
-                  "SELECT ifnull((SELECT next_at FROM mp_chat "
+      if (fuzzInt("SELECT ifnull((SELECT next_at FROM mp_chat "
                   "WHERE chat_id = ?1), 0)",
                   "-1001234567890", 0) < iDue) {
-        fuzzFail(pCase, "rate_limited: the chat is not paused", 0);
+        fuzzFail("rate_limited: the chat is not paused", 0);
       }
       break;
     }
     case 3: /* migrated */
       if (strcmp(zStatus, "pending") != 0) {
-        fuzzFail(pCase, "migrated but status is", zStatus);
+        fuzzFail("migrated but status is", zStatus);
       }
       if (pO->bExact && pO->eMigrate == 1 &&
           sqlite3_column_int64(pRow, 1) != pO->iMigrate) {
-        fuzzFail(pCase, "migrated to another chat than migrate_to_chat_id", 0);
+        fuzzFail("migrated to another chat than migrate_to_chat_id", 0);
       }
-      if (iDue != MP_FUZZ_NOW) fuzzFail(pCase, "migrated but not due now", 0);
+      if (iDue != MP_FUZZ_NOW) fuzzFail("migrated but not due now", 0);
       break;
     default: /* failed, stop */
       if (strcmp(zStatus, "failed") != 0) {
-        fuzzFail(pCase, "failed/stop but status is", zStatus);
+        fuzzFail("failed/stop but status is", zStatus);
       }
-      if (iDue != MP_FUZZ_NOW) fuzzFail(pCase, "failed but due_at moved", 0);
+      if (iDue != MP_FUZZ_NOW) fuzzFail("failed but due_at moved", 0);
       bGaveUp = iOutcome == 5 && (mAction & (OC_RETRY | OC_IN_DOUBT)) &&
                 !(mAction & OC_FAILED);
       if (iOutcome == 5 && (mAction & OC_IN_DOUBT) && pCase->bAtMostOnce) {
@@ -996,22 +762,22 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
   }
   if (iOutcome != 0 && iOutcome != 3 &&
       sqlite3_column_int64(pRow, 1) != MP_FUZZ_CHAT) {
-    fuzzFail(pCase, "chat_id changed", 0);
+    fuzzFail("chat_id changed", 0);
   }
   if (sqlite3_column_int(pRow, 2) != nRetryWant) {
     snprintf(zMsg, sizeof(zMsg), "retry_count %d, expected %d",
              sqlite3_column_int(pRow, 2), nRetryWant);
-    fuzzFail(pCase, "wrong retry_count", zMsg);
+    fuzzFail("wrong retry_count", zMsg);
   }
   if (sqlite3_column_int(pRow, 8) != bInDoubt) {
-    fuzzFail(pCase, "in_doubt flag wrong", 0);
+    fuzzFail("in_doubt flag wrong", 0);
   }
 
   /* The stored error text. */
   if (iOutcome != 0) {
-    if (zErr == 0) fuzzFail(pCase, "no error message stored", 0);
+    if (zErr == 0) fuzzFail("no error message stored", 0);
     if (!fuzzUtf8((const unsigned char *)zErr, (int)strlen(zErr))) {
-      fuzzFail(pCase, "error message is not UTF-8", zErr);
+      fuzzFail("error message is not UTF-8", zErr);
     }
     zWant = malloc(strlen(zDetail) + 64);
     if (zWant == 0) abort();
@@ -1022,10 +788,10 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
     }
     if (pO->bExact && strcmp(zErr, zWant) != 0) {
       fprintf(stderr, "stored:   %s\nexpected: %s\n", zErr, zWant);
-      fuzzFail(pCase, "stored error text differs", 0);
+      fuzzFail("stored error text differs", 0);
     }
     if (!pO->bExact && strlen(zErr) > strlen(zWant) + 400) {
-      fuzzFail(pCase, "stored error text too long", zErr);
+      fuzzFail("stored error text too long", zErr);
     }
   }
 
@@ -1034,14 +800,14 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
                      "outcome, detail, at_ms FROM mp_attempt WHERE seq = ?1");
   sqlite3_bind_int64(pLog, 1, iSeq);
   if (sqlite3_step(pLog) != SQLITE_ROW || sqlite3_column_int(pLog, 0) != 1) {
-    fuzzFail(pCase, "not exactly one mp_attempt row", 0);
+    fuzzFail("not exactly one mp_attempt row", 0);
   }
   if (strcmp((const char *)sqlite3_column_text(pLog, 1), zTier) != 0 ||
       sqlite3_column_int64(pLog, 2) != pCase->iStatus ||
       strcmp((const char *)sqlite3_column_text(pLog, 4), azOutcome[iOutcome]) !=
           0 ||
       sqlite3_column_int64(pLog, 6) != MP_FUZZ_NOW) {
-    fuzzFail(pCase, "mp_attempt row does not match the call", 0);
+    fuzzFail("mp_attempt row does not match the call", 0);
   }
   if (aDuration[pCase->eDuration].eType == 0
           ? sqlite3_column_type(pLog, 3) != SQLITE_NULL
@@ -1049,13 +815,13 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
                 (aDuration[pCase->eDuration].eType == 1
                      ? aDuration[pCase->eDuration].iValue
                      : (i64)aDuration[pCase->eDuration].rValue)) {
-    fuzzFail(pCase, "mp_attempt duration_ms wrong", 0);
+    fuzzFail("mp_attempt duration_ms wrong", 0);
   }
   if (iOutcome == 0
           ? sqlite3_column_type(pLog, 5) != SQLITE_NULL
           : (pO->bExact && strcmp((const char *)sqlite3_column_text(pLog, 5),
                                   zDetail) != 0)) {
-    fuzzFail(pCase, "mp_attempt detail wrong",
+    fuzzFail("mp_attempt detail wrong",
              (const char *)sqlite3_column_text(pLog, 5));
   }
   fuzzDone(pLog);
@@ -1070,8 +836,7 @@ static void fuzzCheckRow(const FuzzCase *pCase, const FuzzOracle *pO,
 ** kept: moving is not a transition, see sql/003_counting.sql), otherwise
 ** nothing changed.
 */
-static void fuzzCheckOthers(const FuzzCase *pCase, const char *zId,
-                            int bMigrated, i64 iNewChat) {
+static void fuzzCheckOthers(const char *zId, int bMigrated, i64 iNewChat) {
   sqlite3_stmt *pStmt = fuzzPrepare(
       "SELECT count(*) FROM temp.fz_before AS b LEFT JOIN main.messages AS m "
       "ON m.seq = b.seq WHERE b.id <> ?1 AND NOT ("
@@ -1089,41 +854,12 @@ static void fuzzCheckOthers(const FuzzCase *pCase, const char *zId,
   sqlite3_bind_int64(pStmt, 3, MP_FUZZ_CHAT);
   sqlite3_bind_int64(pStmt, 4, iNewChat);
   if (sqlite3_step(pStmt) != SQLITE_ROW || sqlite3_column_int(pStmt, 0) != 0) {
-    fuzzFail(pCase,
-             bMigrated ? "migration did not move exactly the chat's pending "
+    fuzzFail(bMigrated ? "migration did not move exactly the chat's pending "
                          "messages"
                        : "another message changed",
              0);
   }
   fuzzDone(pStmt);
-}
-
-/*
-** Checks what must hold after every input: checksums, the stats table
-** against the rows, the database's integrity.
-*/
-static void fuzzCheckDatabase(const FuzzCase *pCase) {
-  char *zCheck;
-  if (fuzzInt(pCase, "SELECT mp_verify()", 0, 0) != 0) {
-    fuzzFail(pCase, "mp_verify() is not 0", 0);
-  }
-  if (fuzzInt(pCase,
-              "SELECT (SELECT value FROM mp_stats WHERE name = 'pending') IS "
-              "(SELECT count(*) FROM messages WHERE status = 'pending') AND "
-              "(SELECT value FROM mp_stats WHERE name = 'sent') IS "
-              "(SELECT count(*) FROM messages WHERE status = 'sent') AND "
-              "(SELECT value FROM mp_stats WHERE name = 'confirmed') IS "
-              "(SELECT count(*) FROM messages WHERE status = 'confirmed') AND "
-              "(SELECT value FROM mp_stats WHERE name = 'failed') IS "
-              "(SELECT count(*) FROM messages WHERE status = 'failed') AND "
-              "(SELECT value FROM mp_stats WHERE name = 'total') IS "
-              "(SELECT count(*) FROM messages)",
-              0, 0) != 1) {
-    fuzzFail(pCase, "mp_stats disagrees with the messages table", 0);
-  }
-  zCheck = fuzzText(pCase, "PRAGMA integrity_check", 0);
-  if (strcmp(zCheck, "ok") != 0) fuzzFail(pCase, "integrity_check", zCheck);
-  free(zCheck);
 }
 
 /*
@@ -1142,26 +878,33 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
 
   if (!fuzzDecode(aData, nData, &c)) return 0;
   zPrefix = c.bBatch ? "mp_report_batch: " : "mp_report: ";
-  fuzzOpen();
+  fuzzBegin("fuzz_report", fuzzPrintCase, &c);
+  if (fuzzOpen()) {
+    fuzzInitQueue("{\"pace_chat_ms\": 0, \"pace_group_per_minute\": 0, "
+                  "\"pace_global_per_second\": 0, "
+                  "\"retry_interval_seconds\": 30, "
+                  "\"backoff_max_seconds\": 3600, \"lease_seconds\": 60}");
+    fuzzExec("CREATE TEMP TABLE fz_before AS SELECT * FROM messages WHERE 0");
+  }
 
   /* Settings, changed only when this input wants other ones. */
   if (c.nMaxRetry != nMaxRetryNow) {
     snprintf(zNum, sizeof(zNum), "%d", c.nMaxRetry);
-    fuzzConfig(&c, "max_retry_count", zNum);
+    fuzzConfig("max_retry_count", zNum);
     nMaxRetryNow = c.nMaxRetry;
   }
   if (c.bAtMostOnce != bAtMostOnceNow) {
-    fuzzConfig(&c, "recovery_policy",
+    fuzzConfig("recovery_policy",
                c.bAtMostOnce ? "at_most_once" : "at_least_once");
     bAtMostOnceNow = c.bAtMostOnce;
   }
   if (c.bPacing != bPacingNow) {
-    fuzzConfig(&c, "pace_chat_ms", c.bPacing ? "1000" : "0");
+    fuzzConfig("pace_chat_ms", c.bPacing ? "1000" : "0");
     bPacingNow = c.bPacing;
   }
 
   /* A fresh queue: the message, then the others, then the claim. */
-  fuzzExec(&c, "DELETE FROM messages; DELETE FROM mp_chat");
+  fuzzExec("DELETE FROM messages; DELETE FROM mp_chat");
   zId = fuzzEnqueue(&c, MP_FUZZ_CHAT, "the message", "high");
   for (int i = 0; i < c.nSameChat; i++) {
     free(fuzzEnqueue(&c, MP_FUZZ_CHAT, "a later message", "normal"));
@@ -1175,14 +918,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
         fuzzPrepare("UPDATE messages SET retry_count = ?2 WHERE id = ?1");
     sqlite3_bind_text(pSet, 1, zId, -1, SQLITE_STATIC);
     sqlite3_bind_int(pSet, 2, c.nRetry);
-    if (sqlite3_step(pSet) != SQLITE_DONE) fuzzFail(&c, "preset failed", 0);
+    if (sqlite3_step(pSet) != SQLITE_DONE) fuzzFail("preset failed", 0);
     fuzzDone(pSet);
   }
   zToken = fuzzClaim(&c, zId);
-  iRevision =
-      fuzzInt(&c, "SELECT revision FROM messages WHERE id = ?1", zId, 0);
-  fuzzExec(&c, "DELETE FROM temp.fz_before; "
-               "INSERT INTO temp.fz_before SELECT * FROM main.messages");
+  iRevision = fuzzInt("SELECT revision FROM messages WHERE id = ?1", zId, 0);
+  fuzzExec("DELETE FROM temp.fz_before; "
+           "INSERT INTO temp.fz_before SELECT * FROM main.messages");
 
   /* The call. */
   zArg = zToken;
@@ -1197,23 +939,23 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
                c.iStatus > 999 || c.eBody == 3 || c.bBadTier ||
                aDuration[c.eDuration].bBad || c.eId == 2;
   fuzzOracle(&c, &o);
-  zBefore = fuzzSnapshot(&c);
+  zBefore = fuzzSnapshot();
   zOutcome = fuzzReport(&c, zArg, &zErr);
 
   if (zOutcome == 0) {
-    zAfter = fuzzSnapshot(&c);
-    if (!bWantError) fuzzFail(&c, "mp_report failed on valid arguments", zErr);
+    zAfter = fuzzSnapshot();
+    if (!bWantError) fuzzFail("mp_report failed on valid arguments", zErr);
     if (strncmp(zErr, zPrefix, strlen(zPrefix)) != 0) {
-      fuzzFail(&c, "error does not name mp_report", zErr);
+      fuzzFail("error does not name mp_report", zErr);
     }
     if (strcmp(zBefore, zAfter) != 0) {
-      fuzzFail(&c, "a failed mp_report changed the database", zErr);
+      fuzzFail("a failed mp_report changed the database", zErr);
     }
     free(zAfter);
   } else {
-    if (bWantError) fuzzFail(&c, "mp_report accepted invalid arguments", 0);
+    if (bWantError) fuzzFail("mp_report accepted invalid arguments", 0);
     iOutcome = fuzzOutcomeIndex(zOutcome);
-    if (iOutcome < 0) fuzzFail(&c, "unknown outcome", zOutcome);
+    if (iOutcome < 0) fuzzFail("unknown outcome", zOutcome);
     mAction = fuzzActions(&c, &o);
     /* What retries allow: a retry or in_doubt that cannot retry fails. */
     mAllowed = mAction;
@@ -1230,12 +972,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
       char zMsg[96];
       snprintf(zMsg, sizeof(zMsg), "got %s, allowed set 0x%02x (json %d)",
                zOutcome, mAllowed, o.bJson);
-      fuzzFail(&c, "outcome not allowed by the policy", zMsg);
+      fuzzFail("outcome not allowed by the policy", zMsg);
     }
     fuzzCheckRow(&c, &o, zId, iOutcome, mAction, iRevision);
-    fuzzCheckOthers(&c, zId, iOutcome == 3,
-                    iOutcome == 3 ? fuzzInt(&c,
-                                            "SELECT chat_id FROM messages "
+    fuzzCheckOthers(zId, iOutcome == 3,
+                    iOutcome == 3 ? fuzzInt("SELECT chat_id FROM messages "
                                             "WHERE id = ?1",
                                             zId, 0)
                                   : 0);
@@ -1243,21 +984,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *aData, size_t nData) {
       /* The claim is used up: a second report must change nothing. */
       char *zErr2 = 0, *zOutcome2;
       free(zBefore);
-      zBefore = fuzzSnapshot(&c);
+      zBefore = fuzzSnapshot();
       zOutcome2 = fuzzReport(&c, zArg, &zErr2);
-      if (zOutcome2) fuzzFail(&c, "a second report was accepted", zOutcome2);
+      if (zOutcome2) fuzzFail("a second report was accepted", zOutcome2);
       if (strncmp(zErr2, zPrefix, strlen(zPrefix)) != 0) {
-        fuzzFail(&c, "error does not name mp_report", zErr2);
+        fuzzFail("error does not name mp_report", zErr2);
       }
-      zAfter = fuzzSnapshot(&c);
+      zAfter = fuzzSnapshot();
       if (strcmp(zBefore, zAfter) != 0) {
-        fuzzFail(&c, "a refused second report changed the database", zErr2);
+        fuzzFail("a refused second report changed the database", zErr2);
       }
       free(zAfter);
       free(zErr2);
     }
   }
-  fuzzCheckDatabase(&c);
+  fuzzCheckQueue();
 
   free(o.zDesc);
   free(zBefore);

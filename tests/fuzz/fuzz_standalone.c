@@ -29,6 +29,7 @@
 */
 #define _POSIX_C_SOURCE 200809L
 
+#include <ctype.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -198,16 +199,6 @@ static int fuzzAddPath(FuzzList *pList, const char *zPath) {
 }
 
 /*
-** Returns the value of hex digit c, or -1.
-*/
-static int fuzzHexDigit(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/*
 ** Loads a libFuzzer dictionary: lines of [name=]"token", '#' comments.
 */
 static void fuzzLoadDict(FuzzList *pDict, const char *zPath) {
@@ -235,13 +226,11 @@ static void fuzzLoadDict(FuzzList *pDict, const char *zPath) {
         unsigned char c = file.a[j++];
         if (c == '\\' && j < iClose) {
           c = file.a[j++];
-          if (c == 'x' && j + 2 <= iClose) {
-            int h = fuzzHexDigit(file.a[j]);
-            int l = fuzzHexDigit(file.a[j + 1]);
-            if (h >= 0 && l >= 0) {
-              c = (unsigned char)(h * 16 + l);
-              j += 2;
-            }
+          if (c == 'x' && j + 2 <= iClose && isxdigit(file.a[j]) &&
+              isxdigit(file.a[j + 1])) {
+            char zHex[3] = { (char)file.a[j], (char)file.a[j + 1], 0 };
+            c = (unsigned char)strtol(zHex, 0, 16);
+            j += 2;
           }
         }
         aTok[nTok++] = c;

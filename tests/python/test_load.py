@@ -22,7 +22,11 @@ import sys
 import tempfile
 import unittest
 
-EXTENSION = None  # set in main()
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mp_host  # noqa: E402
+
+EXTENSION = None  # the path of mp.so, set at the end when run as a script
 
 T0 = 1_700_000_000_000  # a fixed mp clock (ms) for tests that need one
 NO_PACING = {"pace_chat_ms": 0, "pace_group_per_minute": 0,
@@ -36,12 +40,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def open_db(path, load=True, wal=True):
-    conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    if load:
-        conn.enable_load_extension(True)
-        conn.load_extension(EXTENSION)
-        conn.enable_load_extension(False)
+    conn = mp_host.connect(path, EXTENSION if load else None)
     if wal:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         assert mode == "wal", mode
@@ -648,30 +647,6 @@ class CloseAndReopen(MpTestCase):
         self.assertStats(sent=3, pending=0)
 
 
-def main():
-    global EXTENSION
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        EXTENSION = args.pop(0)
-    else:
-        EXTENSION = os.environ.get("MP_EXTENSION")
-    if not EXTENSION:
-        sys.stderr.write("usage: %s PATH/TO/mp.so [unittest options] "
-                         "(or set MP_EXTENSION)\n" % sys.argv[0])
-        return 2
-    EXTENSION = os.path.abspath(EXTENSION)
-    if not os.path.exists(EXTENSION):
-        sys.stderr.write("%s: no such file\n" % EXTENSION)
-        return 2
-    probe = sqlite3.connect(":memory:")
-    if not hasattr(probe, "enable_load_extension"):
-        sys.stderr.write("%s: this Python's sqlite3 cannot load extensions; "
-                         "use /usr/bin/python3\n" % sys.executable)
-        return 2
-    probe.close()
-    prog = unittest.main(argv=[sys.argv[0]] + args, exit=False, verbosity=2)
-    return 0 if prog.result.wasSuccessful() else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    EXTENSION, UNITTEST_ARGS = mp_host.extension_from_command_line()
+    sys.exit(mp_host.run_unittest(UNITTEST_ARGS))

@@ -13,7 +13,9 @@ It runs Debian's python3 (standard library only):
   * mp-runner, with LD_PRELOAD removed from its environment (sanitizer
     builds: the runner carries its own ASan runtime, and its leaks count);
   * the total-queue checker: the acks, the server's log and the database
-    must tell one consistent story (see check_total_queue).
+    must tell one consistent story (see check_total_queue);
+  * what the drivers share besides: their common options (arg_parser)
+    and their main (main: the banner, the figures, the verdict).
 
 Every child process is started here and ended here by its own pid.
 """
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 TOKEN = "123456:TORTURE-secret-token-xyz"
 
@@ -48,12 +51,50 @@ BUSY_RE = re.compile(r"SQLITE_BUSY|SQLITE_LOCKED|database is locked|"
                      re.IGNORECASE)
 
 
+# The fake server's faults, as the drivers' options: (driver option, the
+# server's option, type). The defaults are each driver's.
+FAULT_OPTIONS = (
+    ("--fail-5xx", "--fail-rate-5xx", float),
+    ("--rate-429", "--rate-429", float),
+    ("--drop", "--drop-rate", float),
+    ("--lost-reply", "--lost-reply-rate", float),
+    ("--slow-rate", "--slow-rate", float),
+    ("--slow-ms", "--slow-ms", int),
+)
+
+
 class Failure(Exception):
     pass
 
 
 def log(msg):
     print(msg, flush=True)
+
+
+def option_dest(option):
+    """The attribute argparse stores option in: "--fail-5xx" -> "fail_5xx"."""
+    return option[2:].replace("-", "_")
+
+
+def arg_parser(doc, drain_timeout, **faults):
+    """The options both drivers take: the programs under test, the runners'
+    --concurrency, --seed, the server's faults (defaults in faults, keyed
+    as option_dest() names them), --drain-timeout and where the files go.
+    The driver adds its own options and parses."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--runner", required=True)
+    ap.add_argument("--ext", required=True)
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1)
+    for option, _, kind in FAULT_OPTIONS:
+        ap.add_argument(option, type=kind, default=faults[option_dest(option)])
+    ap.add_argument("--drain-timeout", type=float, default=drain_timeout)
+    ap.add_argument("--dir", help="work in this directory (kept)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the directory even when everything held")
+    ap.add_argument("--json", help="write the figures to this file")
+    return ap
 
 
 def connect(db_path, ext, timeout=30.0):
@@ -143,17 +184,22 @@ class Harness:
         self._req_off += n
         return self._req_count
 
+    def start_faulty_server(self, opts, blocked):
+        """The fake server with the faults of opts (see arg_parser),
+        retry_after 1 for its 429s, and chat blocked answered 403."""
+        faults = []
+        for option, server_option, _ in FAULT_OPTIONS:
+            faults += [server_option, getattr(opts, option_dest(option))]
+        return self.start_server("--seed", opts.seed, "--retry-after", 1,
+                                 "--blocked-chat", blocked, *faults)
+
     def delivered(self):
-        if not os.path.exists(self.server_log):
-            return []
-        with open(self.server_log, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        """The messages the server accepted, in order."""
+        return read_jsonl(self.server_log)
 
     def requests(self):
-        if not os.path.exists(self.requests_log):
-            return []
-        with open(self.requests_log, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+        """Every request the server answered, in order."""
+        return read_jsonl(self.requests_log)
 
     # -- producers ------------------------------------------------------------
 
@@ -269,8 +315,17 @@ def check_runner_output(name, text, problems):
             break
 
 
-def read_acks(paths):
-    """The acknowledged enqueues: text -> {"chat", "id", "t", "producer"}."""
+def read_jsonl(path):
+    """The records of a JSON-lines file; none when it does not exist."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_acks(paths, problems):
+    """The acknowledged enqueues: text -> {"chat", "id", "t", "producer"}.
+    A text acked twice is appended to problems."""
     acks = {}
     dup = []
     for path in paths:
@@ -284,7 +339,9 @@ def read_acks(paths):
                 if rec["text"] in acks:
                     dup.append(rec["text"])
                 acks[rec["text"]] = rec
-    return acks, dup
+    if dup:
+        problems.append("producers acked a text twice: %r" % dup[:3])
+    return acks
 
 
 def check_total_queue(db_path, ext, acks, delivered, blocked, problems,
@@ -476,6 +533,39 @@ def print_figures(title, fig):
     for k, v in fig.items():
         if not k.startswith("_"):
             log("  %-22s %s" % (k, v))
+
+
+def main(name, opts, banner, run):
+    """Runs run(opts, harness) in a new Harness called name, after logging
+    banner; prints the figures it returns (and writes them to --json) and
+    the problems. Returns the exit status: 0 when every property held, 1
+    otherwise (the files are then kept)."""
+    h = Harness(opts, name)
+    ok = False
+    try:
+        log("%s: %s, in %s" % (name, banner, h.dir))
+        fig, problems = run(opts, h)
+        print_figures("figures:", fig)
+        if opts.json:
+            with open(opts.json, "w") as f:
+                json.dump(fig, f, indent=1)
+        if problems:
+            log("FAIL: %d problems listed, %d violations of the total-queue "
+                "check" % (len(problems), fig.get("violations", 0)))
+            for pr in problems:
+                log("  " + pr)
+        else:
+            log("ok: every property held")
+            ok = True
+    except Failure as e:
+        log("FAIL: %s" % e)
+    except Exception:
+        traceback.print_exc()
+    finally:
+        h.cleanup(ok)
+        if not ok:
+            log("files kept in %s" % h.dir)
+    return 0 if ok else 1
 
 
 # ---------------------------------------------------------------- producer

@@ -31,49 +31,34 @@ second while the producers ran, and the enqueue-to-delivery latency.
 Exit status: 0 all held, 1 a violation (files kept).
 """
 
-import argparse
 import collections
-import json
 import os
 import random
 import re
 import signal
 import sys
 import time
-import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from common import Failure, log  # noqa: E402
+from common import Failure  # noqa: E402
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runner", required=True)
-    ap.add_argument("--ext", required=True)
-    ap.add_argument("--server", required=True)
+    ap = common.arg_parser(__doc__, drain_timeout=120, fail_5xx=0.02,
+                           rate_429=0.005, drop=0.01, lost_reply=0.01,
+                           slow_rate=0.05, slow_ms=50)
     ap.add_argument("--seconds", type=float, default=12)
     ap.add_argument("--producers", type=int, default=4)
     ap.add_argument("--runners", type=int, default=2)
     ap.add_argument("--rate", type=float, default=25,
                     help="messages per second per producer")
     ap.add_argument("--chats", type=int, default=40)
-    ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--kills", type=int, default=2,
                     help="SIGKILL the first runner this many times while "
                     "the producers run, restarting it with the same "
                     "--worker (its recovery must not touch the other's)")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--fail-5xx", type=float, default=0.02)
-    ap.add_argument("--rate-429", type=float, default=0.005)
-    ap.add_argument("--drop", type=float, default=0.01)
-    ap.add_argument("--lost-reply", type=float, default=0.01)
-    ap.add_argument("--slow-rate", type=float, default=0.05)
-    ap.add_argument("--slow-ms", type=int, default=50)
-    ap.add_argument("--drain-timeout", type=float, default=120)
-    ap.add_argument("--dir", help="work in this directory (kept)")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--json", help="write the figures to this file")
     return ap.parse_args()
 
 
@@ -89,12 +74,7 @@ def run(opts, h):
     chats = common.make_chats(opts.chats, rng)
     blocked = 8888
     common.init_db(h.db_path, opts.ext)
-    h.start_server(
-        "--seed", opts.seed, "--fail-rate-5xx", opts.fail_5xx,
-        "--rate-429", opts.rate_429, "--retry-after", 1,
-        "--drop-rate", opts.drop, "--lost-reply-rate", opts.lost_reply,
-        "--slow-ms", opts.slow_ms, "--slow-rate", opts.slow_rate,
-        "--blocked-chat", blocked)
+    h.start_faulty_server(opts, blocked)
     workers = ["w%c" % (ord("A") + i) for i in range(opts.runners)]
 
     def spawn(w):
@@ -169,9 +149,7 @@ def run(opts, h):
         if rc != 0:
             problems.append("%s exited with %d after SIGTERM" % (r.name, rc))
 
-    acks, dup_acks = common.read_acks([p.ack for p in producers])
-    if dup_acks:
-        problems.append("producers acked a text twice: %r" % dup_acks[:3])
+    acks = common.read_acks([p.ack for p in producers], problems)
     delivered = h.delivered()
     fig = common.check_total_queue(h.db_path, opts.ext, acks, delivered,
                                    {blocked}, problems, check_overlap=True)
@@ -221,33 +199,10 @@ def run(opts, h):
 
 def main():
     opts = parse_args()
-    h = common.Harness(opts, "concurrency")
-    ok = False
-    try:
-        log("concurrency: %d producers x %.0f msg/s for %.0f s, %d runners, "
-            "seed %d, in %s" % (opts.producers, opts.rate, opts.seconds,
-                                opts.runners, opts.seed, h.dir))
-        fig, problems = run(opts, h)
-        common.print_figures("figures:", fig)
-        if opts.json:
-            with open(opts.json, "w") as f:
-                json.dump(fig, f, indent=1)
-        if problems:
-            log("FAIL: %d problems" % len(problems))
-            for pr in problems:
-                log("  " + pr)
-        else:
-            log("ok: every property held")
-            ok = True
-    except Failure as e:
-        log("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        h.cleanup(ok)
-        if not ok:
-            log("files kept in %s" % h.dir)
-    return 0 if ok else 1
+    return common.main(
+        "concurrency", opts, "%d producers x %.0f msg/s for %.0f s, "
+        "%d runners, seed %d" % (opts.producers, opts.rate, opts.seconds,
+                                 opts.runners, opts.seed), run)
 
 
 if __name__ == "__main__":

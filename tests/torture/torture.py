@@ -37,24 +37,21 @@ What happens:
 Exit status: 0 all held, 1 a violation (files kept and listed), 2 usage.
 """
 
-import argparse
-import json
 import os
 import random
 import sys
 import time
-import traceback
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from common import Failure, log  # noqa: E402
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runner", required=True)
-    ap.add_argument("--ext", required=True)
-    ap.add_argument("--server", required=True)
+    ap = common.arg_parser(__doc__, drain_timeout=240, fail_5xx=0.03,
+                           rate_429=0.01, drop=0.02, lost_reply=0.02,
+                           slow_rate=0.1, slow_ms=40)
     ap.add_argument("--messages", type=int, default=1500)
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--producers", type=int, default=3)
@@ -64,21 +61,8 @@ def parse_args():
                     help="share of the messages sent to the blocked chat")
     ap.add_argument("--produce-seconds", type=float, default=4.0,
                     help="spread the enqueues over this long (0: at once)")
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--fail-5xx", type=float, default=0.03)
-    ap.add_argument("--rate-429", type=float, default=0.01)
-    ap.add_argument("--drop", type=float, default=0.02)
-    ap.add_argument("--lost-reply", type=float, default=0.02)
-    ap.add_argument("--slow-rate", type=float, default=0.1)
-    ap.add_argument("--slow-ms", type=int, default=40)
-    ap.add_argument("--drain-timeout", type=float, default=240)
     ap.add_argument("--time-limit", type=float, default=0,
                     help="fail if the whole run takes longer (0: no limit)")
-    ap.add_argument("--dir", help="work in this directory (kept)")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the directory even when everything held")
-    ap.add_argument("--json", help="write the figures to this file")
     return ap.parse_args()
 
 
@@ -102,12 +86,7 @@ def run(opts, h):
     chats = common.make_chats(opts.chats, rng)
     blocked = -1009999999999 if opts.seed % 2 else 9999
     common.init_db(h.db_path, opts.ext)
-    h.start_server(
-        "--seed", opts.seed, "--fail-rate-5xx", opts.fail_5xx,
-        "--rate-429", opts.rate_429, "--retry-after", 1,
-        "--drop-rate", opts.drop, "--lost-reply-rate", opts.lost_reply,
-        "--slow-ms", opts.slow_ms, "--slow-rate", opts.slow_rate,
-        "--blocked-chat", blocked)
+    h.start_faulty_server(opts, blocked)
 
     # The blocked chat gets about blocked_share of the messages: it is in
     # each producer's list often enough.
@@ -178,9 +157,7 @@ def run(opts, h):
                         % (rc, out[-3000:]))
     drain_s = time.time() - t_drain
 
-    acks, dup_acks = common.read_acks([q.ack for q in producers])
-    if dup_acks:
-        problems.append("producers acked a text twice: %r" % dup_acks[:3])
+    acks = common.read_acks([q.ack for q in producers], problems)
     fig = common.check_total_queue(h.db_path, opts.ext, acks, h.delivered(),
                                    {blocked}, problems)
     reqs = h.requests()
@@ -203,32 +180,9 @@ def run(opts, h):
 
 def main():
     opts = parse_args()
-    h = common.Harness(opts, "torture")
-    ok = False
-    try:
-        log("torture: %d messages, %d producers, %d kills, seed %d, in %s"
-            % (opts.messages, opts.producers, opts.kills, opts.seed, h.dir))
-        fig, problems = run(opts, h)
-        common.print_figures("figures:", fig)
-        if opts.json:
-            with open(opts.json, "w") as f:
-                json.dump(fig, f, indent=1)
-        if problems:
-            log("FAIL: %d violations" % fig.get("violations", len(problems)))
-            for pr in problems:
-                log("  " + pr)
-        else:
-            log("ok: every property held")
-            ok = True
-    except Failure as e:
-        log("FAIL: %s" % e)
-    except Exception:
-        traceback.print_exc()
-    finally:
-        h.cleanup(ok)
-        if not ok:
-            log("files kept in %s" % h.dir)
-    return 0 if ok else 1
+    return common.main(
+        "torture", opts, "%d messages, %d producers, %d kills, seed %d"
+        % (opts.messages, opts.producers, opts.kills, opts.seed), run)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,18 @@ static int mpTestLen(const char *z, int n) {
 }
 
 /*
+** Return a value of type eType whose text is z[0..n), or all of z when
+** n < 0. The value points into z; nothing is allocated.
+*/
+static MpJsonValue mpTestValue(int eType, const char *z, int n) {
+  MpJsonValue v;
+  v.eType = eType;
+  v.z = z;
+  v.n = mpTestLen(z, n);
+  return v;
+}
+
+/*
 ** Return a new string of n copies of zOpen, then zMid, then n copies of
 ** zClose, from malloc(); the caller frees it. Exits on OOM.
 */
@@ -85,6 +97,17 @@ struct ValidCase {
   const char *zJson; /* The document */
   int nJson;         /* Its length, or -1 for strlen */
   int bValid;        /* Expected result */
+};
+
+/* One nesting case of mpJsonValid(): mpTestNest()'s document. */
+typedef struct NestCase NestCase;
+struct NestCase {
+  int nLevel;         /* How many times zOpen and zClose repeat */
+  const char *zOpen;  /* What opens each level */
+  const char *zMid;   /* What stands in the middle */
+  const char *zClose; /* What closes each level */
+  int bValid;         /* Expected result */
+  const char *zWhy;   /* The case */
 };
 
 /*
@@ -244,6 +267,16 @@ static void mpTestValid(void) {
     { "1234", 2, 1 },
     { "\"ab\"", 3, 0 },
   };
+  static const NestCase aNest[] = {
+    { 512, "[", "", "]", 1, "512 arrays" },
+    { 513, "[", "", "]", 0, "513 arrays" },
+    { 512, "{\"a\":", "1", "}", 1, "512 objects" },
+    { 513, "{\"a\":", "1", "}", 0, "513 objects" },
+    { 256, "[{\"a\":", "[]", "}]", 0, "256 x (array, object) + array" },
+    { 200000, "[", "", "]", 0, "200000 arrays" },
+    { 200000, "[", "", "", 0, "200000 unclosed arrays" },
+    { 511, "[", "1", "]", 1, "511 arrays around a number" },
+  };
   /* clang-format on */
   size_t k;
   char *z;
@@ -256,30 +289,12 @@ static void mpTestValid(void) {
   CHECK(mpJsonValid("[1]", -1) == 1, "n < 0");
 
   /* Nesting: 512 levels are allowed, 513 are not. */
-  z = mpTestNest(512, "[", "", "]");
-  CHECK(mpJsonValid(z, -1) == 1, "512 arrays");
-  free(z);
-  z = mpTestNest(513, "[", "", "]");
-  CHECK(mpJsonValid(z, -1) == 0, "513 arrays");
-  free(z);
-  z = mpTestNest(512, "{\"a\":", "1", "}");
-  CHECK(mpJsonValid(z, -1) == 1, "512 objects");
-  free(z);
-  z = mpTestNest(513, "{\"a\":", "1", "}");
-  CHECK(mpJsonValid(z, -1) == 0, "513 objects");
-  free(z);
-  z = mpTestNest(256, "[{\"a\":", "[]", "}]");
-  CHECK(mpJsonValid(z, -1) == 0, "256 x (array, object) + array");
-  free(z);
-  z = mpTestNest(200000, "[", "", "]");
-  CHECK(mpJsonValid(z, -1) == 0, "200000 arrays");
-  free(z);
-  z = mpTestNest(200000, "[", "", "");
-  CHECK(mpJsonValid(z, -1) == 0, "200000 unclosed arrays");
-  free(z);
-  z = mpTestNest(511, "[", "1", "]");
-  CHECK(mpJsonValid(z, -1) == 1, "511 arrays around a number");
-  free(z);
+  for (k = 0; k < sizeof(aNest) / sizeof(aNest[0]); k++) {
+    const NestCase *p = &aNest[k];
+    z = mpTestNest(p->nLevel, p->zOpen, p->zMid, p->zClose);
+    CHECK(mpJsonValid(z, -1) == p->bValid, p->zWhy);
+    free(z);
+  }
 }
 
 /* One expected member of an object. */
@@ -460,9 +475,7 @@ static void mpTestStrings(void) {
   int n;
   for (k = 0; k < sizeof(aCase) / sizeof(aCase[0]); k++) {
     const StringCase *p = &aCase[k];
-    v.eType = MP_JSON_STRING;
-    v.z = p->zJson;
-    v.n = (int)strlen(p->zJson);
+    v = mpTestValue(MP_JSON_STRING, p->zJson, -1);
     n = -1;
     z = mpJsonString(&v, &n);
     if (p->zOut == 0) {
@@ -482,35 +495,26 @@ static void mpTestStrings(void) {
   }
 
   /* pnOut may be NULL; non-strings do not decode. */
-  v.eType = MP_JSON_STRING;
-  v.z = "\"ok\"";
-  v.n = 4;
+  v = mpTestValue(MP_JSON_STRING, "\"ok\"", 4);
   z = mpJsonString(&v, 0);
   CHECK(z != 0 && strcmp(z, "ok") == 0, "pnOut NULL");
   sqlite3_free(z);
-  v.eType = MP_JSON_NUMBER;
-  v.z = "12";
-  v.n = 2;
+  v = mpTestValue(MP_JSON_NUMBER, "12", 2);
   n = -1;
   CHECK(mpJsonString(&v, &n) == 0 && n == 0, "number");
-  v.eType = MP_JSON_OBJECT;
-  v.z = "\"{}\"";
-  v.n = 4;
+  v = mpTestValue(MP_JSON_OBJECT, "\"{}\"", 4);
   CHECK(mpJsonString(&v, &n) == 0, "type says object");
   CHECK(mpJsonString(0, &n) == 0, "NULL value");
 
   /* Key comparison: prefixes, case, and lengths. */
-  v.eType = MP_JSON_STRING;
-  v.z = "\"chat_id\"";
-  v.n = 9;
+  v = mpTestValue(MP_JSON_STRING, "\"chat_id\"", 9);
   CHECK(mpJsonKeyIs(&v, "chat_id") == 1, "chat_id");
   CHECK(mpJsonKeyIs(&v, "chat") == 0, "chat");
   CHECK(mpJsonKeyIs(&v, "chat_idx") == 0, "chat_idx");
   CHECK(mpJsonKeyIs(&v, "Chat_id") == 0, "Chat_id");
   CHECK(mpJsonKeyIs(&v, "") == 0, "empty name");
   CHECK(mpJsonKeyIs(&v, 0) == 0, "NULL name");
-  v.z = "\"\\u0063hat_i\\u0064\"";
-  v.n = (int)strlen(v.z);
+  v = mpTestValue(MP_JSON_STRING, "\"\\u0063hat_i\\u0064\"", -1);
   CHECK(mpJsonKeyIs(&v, "chat_id") == 1, "escaped chat_id");
   CHECK(mpJsonKeyIs(&v, "chat_i") == 0, "escaped chat_i");
   v.eType = MP_JSON_NUMBER;
@@ -596,20 +600,14 @@ static void mpTestInts(void) {
   i64 iOut;
   for (k = 0; k < sizeof(aCase) / sizeof(aCase[0]); k++) {
     const IntCase *p = &aCase[k];
-    v.eType = MP_JSON_NUMBER;
-    v.z = p->zNum;
-    v.n = (int)strlen(p->zNum);
+    v = mpTestValue(MP_JSON_NUMBER, p->zNum, -1);
     iOut = 12345;
     CHECK(mpJsonInt(&v, &iOut) == p->rc, p->zNum);
     CHECK(iOut == (p->rc == SQLITE_OK ? p->iVal : 12345), p->zNum);
   }
-  v.eType = MP_JSON_STRING;
-  v.z = "5";
-  v.n = 1;
+  v = mpTestValue(MP_JSON_STRING, "5", 1);
   CHECK(mpJsonInt(&v, &iOut) == SQLITE_MISMATCH, "string type");
-  v.eType = MP_JSON_NUMBER;
-  v.z = "123";
-  v.n = 2;
+  v = mpTestValue(MP_JSON_NUMBER, "123", 2);
   CHECK(mpJsonInt(&v, &iOut) == SQLITE_OK && iOut == 12, "length kept");
   CHECK(mpJsonInt(0, &iOut) == SQLITE_MISMATCH, "NULL");
 }
@@ -763,6 +761,33 @@ struct AppendCase {
 };
 
 /*
+** Check that mpJsonAppendString() of zIn[0..nIn) (nIn < 0: all of zIn)
+** writes zWant (NULL: any literal), and that what it writes is valid and
+** decodes back to the input. zCase names the case. Returns nothing.
+*/
+static void mpTestAppendOne(const char *zIn, int nIn, const char *zWant,
+                            const char *zCase) {
+  int nBytes = mpTestLen(zIn, nIn);
+  sqlite3_str *pStr = sqlite3_str_new(0);
+  char *zOut;
+  mpJsonAppendString(pStr, zIn, nIn);
+  CHECK(sqlite3_str_errcode(pStr) == SQLITE_OK, zCase);
+  zOut = sqlite3_str_finish(pStr);
+  if (CHECK(zOut != 0, zCase)) {
+    MpJsonValue v = mpTestValue(MP_JSON_STRING, zOut, -1);
+    int nBack = -1;
+    char *zBack;
+    if (zWant) CHECK(strcmp(zOut, zWant) == 0, zCase);
+    CHECK(mpJsonValid(zOut, -1) == 1, zCase);
+    zBack = mpJsonString(&v, &nBack);
+    CHECK(zBack != 0 && nBack == nBytes, zCase);
+    CHECK(zBack != 0 && memcmp(zBack, zIn, (size_t)nBytes) == 0, zCase);
+    sqlite3_free(zBack);
+  }
+  sqlite3_free(zOut);
+}
+
+/*
 ** Check mpJsonAppendString(): each escape, pass-through bytes, embedded
 ** NUL, and that every literal it writes is valid and decodes back to the
 ** input. Returns nothing.
@@ -787,57 +812,16 @@ static void mpTestAppend(void) {
     { "abcdef", 3, "\"abc\"" },
   };
   /* clang-format on */
+  char aAscii[128];
   size_t k;
   for (k = 0; k < sizeof(aCase) / sizeof(aCase[0]); k++) {
-    const AppendCase *p = &aCase[k];
-    int nIn = mpTestLen(p->zIn, p->nIn);
-    sqlite3_str *pStr = sqlite3_str_new(0);
-    char *zOut;
-    mpJsonAppendString(pStr, p->zIn, p->nIn);
-    CHECK(sqlite3_str_errcode(pStr) == SQLITE_OK, p->zOut);
-    zOut = sqlite3_str_finish(pStr);
-    if (CHECK(zOut != 0, p->zOut)) {
-      MpJsonValue v;
-      char *zBack;
-      int nBack = -1;
-      CHECK(strcmp(zOut, p->zOut) == 0, p->zOut);
-      CHECK(mpJsonValid(zOut, -1) == 1, p->zOut);
-      v.eType = MP_JSON_STRING;
-      v.z = zOut;
-      v.n = (int)strlen(zOut);
-      zBack = mpJsonString(&v, &nBack);
-      CHECK(zBack != 0 && nBack == nIn, p->zOut);
-      CHECK(zBack != 0 && memcmp(zBack, p->zIn, (size_t)nIn) == 0, p->zOut);
-      sqlite3_free(zBack);
-    }
-    sqlite3_free(zOut);
+    mpTestAppendOne(aCase[k].zIn, aCase[k].nIn, aCase[k].zOut, aCase[k].zOut);
   }
 
   /* Every byte below 0x80 round-trips. */
-  {
-    char aIn[128];
-    sqlite3_str *pStr = sqlite3_str_new(0);
-    char *zOut;
-    int i;
-    for (i = 0; i < 128; i++)
-      aIn[i] = (char)i;
-    mpJsonAppendString(pStr, aIn, 128);
-    zOut = sqlite3_str_finish(pStr);
-    if (CHECK(zOut != 0, "all ASCII")) {
-      MpJsonValue v;
-      char *zBack;
-      int nBack = -1;
-      CHECK(mpJsonValid(zOut, -1) == 1, "all ASCII");
-      v.eType = MP_JSON_STRING;
-      v.z = zOut;
-      v.n = (int)strlen(zOut);
-      zBack = mpJsonString(&v, &nBack);
-      CHECK(zBack != 0 && nBack == 128 && memcmp(zBack, aIn, 128) == 0,
-            "all ASCII");
-      sqlite3_free(zBack);
-    }
-    sqlite3_free(zOut);
-  }
+  for (k = 0; k < sizeof(aAscii); k++)
+    aAscii[k] = (char)k;
+  mpTestAppendOne(aAscii, (int)sizeof(aAscii), 0, "all ASCII");
   mpJsonAppendString(0, "x", 1);
   CHECK(1, "NULL sqlite3_str");
 }
@@ -1097,17 +1081,13 @@ static void mpTestInPlace(void) {
   CHECK(mpJsonValidStart(&j, "[]", -1, MP_JSON_STRING) == SQLITE_ERROR,
         "type string");
   CHECK(mpJsonValidStart(&j, 0, 0, MP_JSON_ARRAY) == SQLITE_ERROR, "NULL");
-  val.eType = MP_JSON_STRING;
-  val.z = "\"[]\"";
-  val.n = 4;
+  val = mpTestValue(MP_JSON_STRING, "\"[]\"", 4);
   CHECK(mpJsonEnter(&j, &val) == SQLITE_ERROR, "enter a string");
   CHECK(mpJsonEnter(&j, 0) == SQLITE_ERROR, "enter NULL");
 
   /* mpJsonKeyIs() without decoding: equal lengths, escapes, non-ASCII. */
   for (size_t k = 0; k < sizeof(aKey) / sizeof(aKey[0]); k++) {
-    key.eType = MP_JSON_STRING;
-    key.z = aKey[k].zKey;
-    key.n = (int)strlen(aKey[k].zKey);
+    key = mpTestValue(MP_JSON_STRING, aKey[k].zKey, -1);
     CHECK(mpJsonKeyIs(&key, aKey[k].zName) == aKey[k].bEqual, aKey[k].zWhy);
   }
 }
