@@ -47,25 +47,15 @@
 ** rename <path>.tmp to <path>, fsync the directory, commit. Any failure
 ** before the rename removes <path>.tmp and records nothing.
 **
-** FILE FORMAT (version 1, all integers big-endian)
+** FILE FORMAT
 **
-**   offset  bytes  field
-**        0      4  magic "MPBK"
-**        4      1  format version, 1
-**        5      1  algorithm, 1 = AES-256-GCM
-**        6      2  flags, 0 (a reader refuses anything else)
-**        8      8  n: length of the plaintext (the SQLite database image)
-**       16     12  nonce, random for each file (RAND_bytes)
-**       28     16  key check: the first 16 bytes of
-**                  SHA-256("MPBK key check v1" || nonce || key)
-**       44      n  ciphertext: AES-256-GCM of the database image
-**     44+n     16  GCM tag; the additional authenticated data is bytes 0..43
-**
-** The file is exactly 60 + n bytes. The key check tells a wrong key from a
-** damaged file before any decryption; the tag authenticates everything.
-** tools/restore/restore_codec.h reads this format; keep the two in step.
+** A header (magic "MPBK", version, algorithm, length, nonce, key check),
+** the AES-256-GCM ciphertext of the database image and the GCM tag. The
+** layout, and the code both sides must agree on, is in mp_backup_format.h,
+** shared with mp-restore (tools/restore/), which reads these files.
 */
 #define _POSIX_C_SOURCE 200809L /* fchmod, fsync, O_CLOEXEC, O_DIRECTORY */
+#include "mp_backup_format.h"
 #include "mp_int.h"
 
 #include <openssl/crypto.h>
@@ -75,23 +65,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MP_BACKUP_MAGIC       "MPBK"
-#define MP_BACKUP_VERSION     1
-#define MP_BACKUP_ALG_GCM     1
-#define MP_BACKUP_NONCE_BYTES 12
-#define MP_BACKUP_CHECK_BYTES 16
-#define MP_BACKUP_TAG_BYTES   16
-#define MP_BACKUP_HEADER      44 /* bytes before the ciphertext */
-#define MP_BACKUP_KEY_BYTES   32
-#define MP_BACKUP_CHUNK       (1024 * 1024) /* bytes encrypted per step */
-#define MP_BACKUP_PATH_MAX    4096          /* bytes of a path or key spec */
-#define MP_BACKUP_BUSY_TRIES  100           /* 50 ms apart: 5 s in all */
-#define MP_BACKUP_CHECK_LABEL "MPBK key check v1"
+#define MP_BACKUP_CHUNK      (1024 * 1024) /* bytes encrypted per step */
+#define MP_BACKUP_PATH_MAX   4096          /* bytes of a path or key spec */
+#define MP_BACKUP_BUSY_TRIES 100           /* 50 ms apart: 5 s in all */
 
 /*
 ** One backup in progress.
@@ -112,17 +92,27 @@ struct MpBackup {
 
 /*
 ** Records the first error of a backup: rc and a message built from a
-** printf-style format, which must not contain key material. Later errors
-** (usually consequences of the first) are dropped. Returns rc.
+** printf-style format and its arguments ap, which must not contain key
+** material. Later errors (usually consequences of the first) are dropped.
+** Returns the recorded error code.
+*/
+static int mpBackupErrorV(MpBackup *pB, int rc, const char *zFormat,
+                          va_list ap) {
+  if (pB->rc != SQLITE_OK) return pB->rc;
+  pB->zErr = sqlite3_vmprintf(zFormat, ap);
+  pB->rc = pB->zErr == 0 ? SQLITE_NOMEM : rc;
+  return pB->rc;
+}
+
+/*
+** mpBackupErrorV() with the arguments of the format given inline.
 */
 static int mpBackupError(MpBackup *pB, int rc, const char *zFormat, ...) {
   va_list ap;
-  if (pB->rc != SQLITE_OK) return pB->rc;
   va_start(ap, zFormat);
-  pB->zErr = sqlite3_vmprintf(zFormat, ap);
+  rc = mpBackupErrorV(pB, rc, zFormat, ap);
   va_end(ap);
-  pB->rc = pB->zErr == 0 ? SQLITE_NOMEM : rc;
-  return pB->rc;
+  return rc;
 }
 
 /*
@@ -133,127 +123,16 @@ static int mpBackupNoMem(MpBackup *pB) {
 }
 
 /*
-** Returns 1 if z may hold key material (a run of 32 or more hex digits),
-** so that an error message shows it as "<withheld>" instead; else 0. It
-** catches a key pasted where a variable name or a path belongs.
+** Records a refused key spec (an MpBackupKeyError callback; pArg is the
+** MpBackup): eKind, an MP_BACKUP_KEY_* result, becomes the SQLite result
+** code and the message the error message.
 */
-static int mpBackupLooksLikeKey(const char *z) {
-  int nRun = 0;
-  for (; *z; z++) {
-    char c = *z;
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-        (c >= 'A' && c <= 'F')) {
-      if (++nRun >= 32) return 1;
-    } else {
-      nRun = 0;
-    }
-  }
-  return 0;
-}
-
-/*
-** Returns z, or "<withheld>" when z looks like key material. For error
-** messages.
-*/
-static const char *mpBackupShow(const char *z) {
-  return mpBackupLooksLikeKey(z) ? "<withheld>" : z;
-}
-
-/*
-** Returns the value 0..15 of hex digit c, or -1.
-*/
-static int mpBackupHexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/*
-** Decodes z[0..n), which must be exactly 64 hex digits once trailing
-** white space (a newline, CR LF) is removed, into aKey. Returns 0 on
-** success, 1 if z is not a key (aKey is then wiped).
-*/
-static int mpBackupHexKey(const char *z, size_t n, u8 *aKey) {
-  while (n > 0 && (z[n - 1] == '\n' || z[n - 1] == '\r' || z[n - 1] == ' ' ||
-                   z[n - 1] == '\t')) {
-    n--;
-  }
-  if (n != 2 * MP_BACKUP_KEY_BYTES) return 1;
-  for (size_t i = 0; i < MP_BACKUP_KEY_BYTES; i++) {
-    int hi = mpBackupHexDigit(z[2 * i]);
-    int lo = mpBackupHexDigit(z[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      OPENSSL_cleanse(aKey, MP_BACKUP_KEY_BYTES);
-      return 1;
-    }
-    aKey[i] = (u8)(hi << 4 | lo);
-  }
-  return 0;
-}
-
-/*
-** Reads the key of a file:PATH spec into pB->aKey. The file must be a
-** regular file that neither group nor others may access. Returns an SQLite
-** result code, with the error recorded in pB.
-*/
-static int mpBackupKeyFile(MpBackup *pB, const char *zFile) {
-  char aBuf[160];
-  struct stat st;
-  ssize_t nRead;
-  size_t nBuf = 0;
-  int eRead;
-  int fd;
-  if (zFile[0] == 0) {
-    return mpBackupError(pB, SQLITE_ERROR, "mp_backup: key file: needs a path");
-  }
-  fd = open(zFile, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    return mpBackupError(pB, SQLITE_CANTOPEN,
-                         "mp_backup: cannot open key file %s: %s",
-                         mpBackupShow(zFile), strerror(errno));
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return mpBackupError(pB, SQLITE_ERROR,
-                         "mp_backup: key file %s is not a regular file",
-                         mpBackupShow(zFile));
-  }
-  if (st.st_mode & 077) {
-    close(fd);
-    return mpBackupError(pB, SQLITE_ERROR,
-                         "mp_backup: key file %s is accessible to group or "
-                         "others (mode %04o); chmod 600 it",
-                         mpBackupShow(zFile), (unsigned)(st.st_mode & 07777));
-  }
-  for (;;) {
-    nRead = read(fd, aBuf + nBuf, sizeof(aBuf) - nBuf);
-    if (nRead < 0 && errno == EINTR) continue;
-    if (nRead <= 0) break;
-    nBuf += (size_t)nRead;
-    if (nBuf == sizeof(aBuf)) break;
-  }
-  eRead = errno;
-  close(fd);
-  if (nRead < 0) {
-    OPENSSL_cleanse(aBuf, sizeof(aBuf));
-    return mpBackupError(pB, SQLITE_IOERR,
-                         "mp_backup: cannot read key file %s: %s",
-                         mpBackupShow(zFile), strerror(eRead));
-  }
-  if (nBuf == 0) {
-    return mpBackupError(pB, SQLITE_ERROR, "mp_backup: key file %s is empty",
-                         mpBackupShow(zFile));
-  }
-  if (nBuf == sizeof(aBuf) || mpBackupHexKey(aBuf, nBuf, pB->aKey)) {
-    OPENSSL_cleanse(aBuf, sizeof(aBuf));
-    return mpBackupError(pB, SQLITE_ERROR,
-                         "mp_backup: key file %s must hold 64 hex digits",
-                         mpBackupShow(zFile));
-  }
-  OPENSSL_cleanse(aBuf, sizeof(aBuf));
-  pB->bKey = 1;
-  return SQLITE_OK;
+static void mpBackupKeyRefused(void *pArg, int eKind, const char *zFormat,
+                               va_list ap) {
+  int rc = eKind == MP_BACKUP_KEY_CANTOPEN ? SQLITE_CANTOPEN
+           : eKind == MP_BACKUP_KEY_IOERR  ? SQLITE_IOERR
+                                           : SQLITE_ERROR;
+  mpBackupErrorV((MpBackup *)pArg, rc, zFormat, ap);
 }
 
 /*
@@ -262,39 +141,9 @@ static int mpBackupKeyFile(MpBackup *pB, const char *zFile) {
 ** no message quotes the key or the spec when it could be one.
 */
 static int mpBackupKey(MpBackup *pB, const char *zSpec) {
-  if (strncmp(zSpec, "env:", 4) == 0) {
-    const char *zName = zSpec + 4;
-    const char *zVal;
-    if (zName[0] == 0) {
-      return mpBackupError(pB, SQLITE_ERROR,
-                           "mp_backup: key env: needs a variable name");
-    }
-    zVal = getenv(zName);
-    if (zVal == 0) {
-      return mpBackupError(pB, SQLITE_ERROR,
-                           "mp_backup: key variable %s is not set",
-                           mpBackupShow(zName));
-    }
-    if (zVal[0] == 0) {
-      return mpBackupError(pB, SQLITE_ERROR,
-                           "mp_backup: key variable %s is empty",
-                           mpBackupShow(zName));
-    }
-    if (mpBackupHexKey(zVal, strlen(zVal), pB->aKey)) {
-      return mpBackupError(pB, SQLITE_ERROR,
-                           "mp_backup: key variable %s must hold 64 hex "
-                           "digits",
-                           mpBackupShow(zName));
-    }
-    pB->bKey = 1;
-    return SQLITE_OK;
-  }
-  if (strncmp(zSpec, "file:", 5) == 0) return mpBackupKeyFile(pB, zSpec + 5);
-  if (strlen(zSpec) != 2 * MP_BACKUP_KEY_BYTES ||
-      mpBackupHexKey(zSpec, strlen(zSpec), pB->aKey)) {
-    return mpBackupError(pB, SQLITE_ERROR,
-                         "mp_backup: key must be env:NAME, file:PATH or 64 "
-                         "hex digits");
+  if (mpBackupFormatKeySpec(zSpec, "mp_backup: ", pB->aKey, mpBackupKeyRefused,
+                            pB) != MP_BACKUP_KEY_OK) {
+    return pB->rc;
   }
   pB->bKey = 1;
   return SQLITE_OK;
@@ -456,29 +305,6 @@ static int mpBackupPlain(MpBackup *pB) {
 }
 
 /*
-** Computes the key check of the header: the first 16 bytes of
-** SHA-256(MP_BACKUP_CHECK_LABEL || nonce || key) into aOut. Returns 0 on
-** success, 1 on failure.
-*/
-static int mpBackupKeyCheck(const u8 *aKey, const u8 *aNonce, u8 *aOut) {
-  u8 aIn[sizeof(MP_BACKUP_CHECK_LABEL) - 1 + MP_BACKUP_NONCE_BYTES +
-         MP_BACKUP_KEY_BYTES];
-  u8 aMd[EVP_MAX_MD_SIZE];
-  unsigned int nMd = 0;
-  size_t nLabel = sizeof(MP_BACKUP_CHECK_LABEL) - 1;
-  int bOk;
-  memcpy(aIn, MP_BACKUP_CHECK_LABEL, nLabel);
-  memcpy(aIn + nLabel, aNonce, MP_BACKUP_NONCE_BYTES);
-  memcpy(aIn + nLabel + MP_BACKUP_NONCE_BYTES, aKey, MP_BACKUP_KEY_BYTES);
-  bOk = EVP_Digest(aIn, sizeof(aIn), aMd, &nMd, EVP_sha256(), 0) == 1 &&
-        nMd >= MP_BACKUP_CHECK_BYTES;
-  if (bOk) memcpy(aOut, aMd, MP_BACKUP_CHECK_BYTES);
-  OPENSSL_cleanse(aIn, sizeof(aIn));
-  OPENSSL_cleanse(aMd, sizeof(aMd));
-  return !bOk;
-}
-
-/*
 ** Stores v big-endian in a[0..8).
 */
 static void mpBackupPut64(u8 *a, u64 v) {
@@ -490,7 +316,7 @@ static void mpBackupPut64(u8 *a, u64 v) {
 
 /*
 ** Encrypts a[0..n), the database image, into the temporary file: header,
-** ciphertext in MP_BACKUP_CHUNK pieces, tag (see FILE FORMAT above).
+** ciphertext in MP_BACKUP_CHUNK pieces, tag (mp_backup_format.h).
 ** Returns an SQLite result code.
 */
 static int mpBackupEncrypt(MpBackup *pB, const u8 *a, i64 n) {
@@ -510,7 +336,7 @@ static int mpBackupEncrypt(MpBackup *pB, const u8 *a, i64 n) {
     return mpBackupError(pB, SQLITE_ERROR,
                          "mp_backup: cannot get random bytes for the nonce");
   }
-  if (mpBackupKeyCheck(pB->aKey, aHdr + 16, aHdr + 28)) {
+  if (mpBackupFormatKeyCheck(pB->aKey, aHdr + 16, aHdr + 28)) {
     return mpBackupError(pB, SQLITE_ERROR,
                          "mp_backup: cannot compute the key check");
   }

@@ -72,6 +72,45 @@ static int mpBatchStart(sqlite3_context *ctx, const char *zFunc,
 }
 
 /*
+** Opens a call of zFunc on the JSON array pArg: reads it into *pIter (see
+** mpBatchStart), begins the write transaction and starts the result
+** array, "[", in a new *ppOut. Returns SQLITE_OK, or an error code after
+** setting the error on ctx, with nothing to undo.
+*/
+static int mpBatchOpen(sqlite3_context *ctx, const char *zFunc, MpState *p,
+                       sqlite3_value *pArg, MpJson *pIter,
+                       sqlite3_str **ppOut) {
+  int rc = mpBatchStart(ctx, zFunc, pArg, pIter);
+  if (rc != SQLITE_OK) return rc;
+  rc = mpBegin(p);
+  if (rc != SQLITE_OK) {
+    mpResultDbError(ctx, zFunc, p->db, rc);
+    return rc;
+  }
+  *ppOut = sqlite3_str_new(p->db);
+  sqlite3_str_appendchar(*ppOut, 1, '[');
+  return SQLITE_OK;
+}
+
+/*
+** Sets the result of SQL function zFunc from pOut and frees pOut: the JSON
+** text built in pOut (subtype 'J') when rc is SQLITE_OK and pOut did not
+** run out of memory, else that error, reported with db's message as
+** mpResultDbError() does. Shared by the batch functions and mp_tick().
+*/
+void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
+                  sqlite3_str *pOut) {
+  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pOut));
+    mpResultDbError(ctx, zFunc, db, rc);
+    return;
+  }
+  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/*
 ** One mp_enqueue_batch() element, read by mpBatchMessage().
 */
 typedef struct MpBatchItem MpBatchItem;
@@ -205,14 +244,8 @@ static void mpEnqueueBatchFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   int rc, nElem = 0;
   (void)argc;
-  if (mpBatchStart(ctx, zFunc, argv[0], &iter)) return;
-  rc = mpBegin(p);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  pOut = sqlite3_str_new(p->db);
-  sqlite3_str_appendchar(pOut, 1, '[');
+  rc = mpBatchOpen(ctx, zFunc, p, argv[0], &iter, &pOut);
+  if (rc != SQLITE_OK) return;
   while (rc == SQLITE_OK && mpJsonNextElement(&iter, &elem) == 1) {
     char zWhere[64], zId[MP_ID_BUFFER];
     MpBatchItem item;
@@ -236,14 +269,7 @@ static void mpEnqueueBatchFunc(sqlite3_context *ctx, int argc,
     mpResultMsg(ctx, rc, zErr);
     return;
   }
-  rc = mpCommit(p);
-  if (rc != SQLITE_OK) {
-    sqlite3_free(sqlite3_str_finish(pOut));
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, 'J');
+  mpResultJson(ctx, zFunc, p->db, mpCommit(p), pOut);
 }
 
 /*
@@ -433,14 +459,8 @@ static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
   MpJson iter;
   MpJsonValue elem;
   int rc, nElem = 0;
-  if (mpBatchStart(ctx, zFunc, pArg, &iter)) return;
-  rc = mpBegin(p);
-  if (rc != SQLITE_OK) {
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  pOut = sqlite3_str_new(p->db);
-  sqlite3_str_appendchar(pOut, 1, '[');
+  rc = mpBatchOpen(ctx, zFunc, p, pArg, &iter, &pOut);
+  if (rc != SQLITE_OK) return;
   while (rc == SQLITE_OK && mpJsonNextElement(&iter, &elem) == 1) {
     char zWhere[64];
     const char *zOutcome = 0;
@@ -471,13 +491,8 @@ static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
     return;
   }
   rc = sqlite3_str_errcode(pOut);
-  if (rc != SQLITE_OK || (rc = mpCommit(p)) != SQLITE_OK) {
-    sqlite3_free(sqlite3_str_finish(pOut));
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, 'J');
+  if (rc == SQLITE_OK) rc = mpCommit(p);
+  mpResultJson(ctx, zFunc, p->db, rc, pOut);
 }
 
 /*

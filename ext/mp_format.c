@@ -345,48 +345,6 @@ struct MpFmt {
 };
 
 /*
-** Decodes the UTF-8 character at z[i] (i < n) into *pc and returns its
-** length in bytes. A byte that does not start a well-formed character
-** (overlong, surrogate, above U+10FFFF, cut short) decodes as U+FFFD with
-** length 1, so any bytes turn into valid UTF-8.
-*/
-static int mpFmtUtf8(const u8 *z, int n, int i, unsigned *pc) {
-  unsigned c = z[i], cp;
-  int nMore, k;
-  if (c < 0x80) {
-    *pc = c;
-    return 1;
-  }
-  if (c >= 0xC2 && c <= 0xDF) {
-    nMore = 1;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    nMore = 2;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    nMore = 3;
-    cp = c & 0x07;
-  } else {
-    *pc = 0xFFFD;
-    return 1;
-  }
-  for (k = 1; k <= nMore; k++) {
-    if (i + k >= n || (z[i + k] & 0xC0) != 0x80) {
-      *pc = 0xFFFD;
-      return 1;
-    }
-    cp = (cp << 6) | (z[i + k] & 0x3F);
-  }
-  if ((nMore == 2 && cp < 0x800) || (nMore == 3 && cp < 0x10000) ||
-      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    *pc = 0xFFFD;
-    return 1;
-  }
-  *pc = cp;
-  return nMore + 1;
-}
-
-/*
 ** Returns 1 if byte c is dropped from both ends of a text: ASCII
 ** whitespace and control characters.
 */
@@ -414,8 +372,14 @@ static int mpFmtClean(MpFmt *pF, const char *z, int n, int nMax, int bLine) {
     i++;
   while (i < n) {
     unsigned c;
-    int k = mpFmtUtf8(zU, n, i, &c);
-    int bWs = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    int k = mpUtf8Decode(zU + i, (size_t)(n - i), &c);
+    int bWs;
+    if (k == 0) {
+      /* A byte that starts no well-formed character becomes U+FFFD. */
+      c = 0xFFFD;
+      k = 1;
+    }
+    bWs = c == ' ' || c == '\t' || c == '\n' || c == '\r';
     if (bLine && bWs) {
       bSpace = 1;
       i += k;

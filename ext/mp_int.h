@@ -250,6 +250,8 @@ int mpRegisterCleanup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterBackup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterTick(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterBatch(sqlite3 *db, MpState *p, char **pzErrMsg);
+void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
+                  sqlite3_str *pOut); /* mp_batch.c, used by mp_tick.c */
 
 /* mp_pace.c: Telegram's limits, applied when messages are claimed. */
 typedef struct MpPace MpPace;

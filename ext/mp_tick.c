@@ -36,17 +36,29 @@
 #define MP_BACKUP_PREFIX "mp-backup-"
 
 /*
+** Looks up key zKey in mp_meta: prepares the query into *ppStmt and steps
+** it once. Returns SQLITE_ROW with the value in column 0 of *ppStmt,
+** SQLITE_DONE when the key is unset, or another SQLite result code. The
+** caller finalizes *ppStmt (NULL when it could not be prepared), which
+** returns the error of a failed step.
+*/
+static int mpTickMetaStep(MpState *p, const char *zKey, sqlite3_stmt **ppStmt) {
+  int rc = sqlite3_prepare_v2(p->db, "SELECT value FROM mp_meta WHERE key = ?1",
+                              -1, ppStmt, 0);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(*ppStmt, 1, zKey, -1, SQLITE_STATIC);
+  return sqlite3_step(*ppStmt);
+}
+
+/*
 ** Reads an integer from mp_meta into *piOut (left alone when unset).
 ** Returns an SQLite result code.
 */
 static int mpTickMetaInt(MpState *p, const char *zKey, i64 *piOut) {
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, "SELECT value FROM mp_meta WHERE key = ?1",
-                              -1, &pStmt, 0);
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  if (sqlite3_step(pStmt) == SQLITE_ROW &&
-      sqlite3_column_type(pStmt, 0) == SQLITE_INTEGER) {
+  int rc = mpTickMetaStep(p, zKey, &pStmt);
+  if (pStmt == 0) return rc;
+  if (rc == SQLITE_ROW && sqlite3_column_type(pStmt, 0) == SQLITE_INTEGER) {
     *piOut = sqlite3_column_int64(pStmt, 0);
   }
   return sqlite3_finalize(pStmt);
@@ -58,22 +70,17 @@ static int mpTickMetaInt(MpState *p, const char *zKey, i64 *piOut) {
 */
 static int mpTickMetaText(MpState *p, const char *zKey, char **pzOut) {
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, "SELECT value FROM mp_meta WHERE key = ?1",
-                              -1, &pStmt, 0);
+  int rc = mpTickMetaStep(p, zKey, &pStmt);
   *pzOut = 0;
-  if (rc != SQLITE_OK) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  if (sqlite3_step(pStmt) == SQLITE_ROW &&
-      sqlite3_column_type(pStmt, 0) == SQLITE_TEXT) {
+  if (pStmt == 0) return rc;
+  if (rc == SQLITE_ROW && sqlite3_column_type(pStmt, 0) == SQLITE_TEXT) {
     *pzOut = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if (*pzOut == 0) rc = SQLITE_NOMEM;
+    if (*pzOut == 0) {
+      sqlite3_finalize(pStmt);
+      return SQLITE_NOMEM;
+    }
   }
-  if (rc == SQLITE_OK) {
-    rc = sqlite3_finalize(pStmt);
-  } else {
-    sqlite3_finalize(pStmt);
-  }
-  return rc;
+  return sqlite3_finalize(pStmt);
 }
 
 /*
@@ -226,14 +233,7 @@ static void mpTickFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_str_appendall(pOut, ",\"backup\":");
   if (rc == SQLITE_OK) rc = mpTickBackup(p, iNowS, pOut);
   sqlite3_str_appendchar(pOut, 1, '}');
-  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
-  if (rc != SQLITE_OK) {
-    sqlite3_free(sqlite3_str_finish(pOut));
-    mpResultDbError(ctx, zFunc, p->db, rc);
-    return;
-  }
-  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, 'J');
+  mpResultJson(ctx, zFunc, p->db, rc, pOut);
 }
 
 /*

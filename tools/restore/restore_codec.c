@@ -1,7 +1,8 @@
 /*
 ** SPDX-License-Identifier: MIT
 **
-** restore_codec.c: the decoder of mp backups (format in restore_codec.h).
+** restore_codec.c: the decoder of mp backups (format in
+** ext/mp_backup_format.h).
 **
 ** mpRestoreDecrypt() streams an encrypted backup through AES-256-GCM in
 ** 1 MiB chunks. GCM authenticates only at the end, so its output is not to
@@ -13,33 +14,35 @@
 ** the header says (when its size is known), and the key check, so that a
 ** wrong key is told apart from a damaged file.
 */
-#define _POSIX_C_SOURCE 200809L /* O_CLOEXEC */
 #include "restore_codec.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /*
-** Writes a printf-style message into zErr[0..nErr) (if zErr is not NULL)
-** and returns rc.
+** Writes a message, a printf-style format and its arguments ap, into
+** zErr[0..nErr) (if zErr is not NULL) and returns rc.
+*/
+static int mpRestoreErrV(char *zErr, size_t nErr, int rc, const char *zFormat,
+                         va_list ap) {
+  if (zErr && nErr > 0) vsnprintf(zErr, nErr, zFormat, ap);
+  return rc;
+}
+
+/*
+** mpRestoreErrV() with the arguments of the format given inline.
 */
 static int mpRestoreErr(char *zErr, size_t nErr, int rc, const char *zFormat,
                         ...) {
   va_list ap;
-  if (zErr && nErr > 0) {
-    va_start(ap, zFormat);
-    vsnprintf(zErr, nErr, zFormat, ap);
-    va_end(ap);
-  }
+  va_start(ap, zFormat);
+  rc = mpRestoreErrV(zErr, nErr, rc, zFormat, ap);
+  va_end(ap);
   return rc;
 }
 
@@ -48,7 +51,7 @@ static int mpRestoreErr(char *zErr, size_t nErr, int rc, const char *zFormat,
 ** MP_RESTORE_KIND_UNKNOWN for a file that starts with a[0..n).
 */
 int mpRestoreKind(const unsigned char *a, size_t n) {
-  if (n >= 4 && memcmp(a, MP_RESTORE_MAGIC, 4) == 0) {
+  if (n >= 4 && memcmp(a, MP_BACKUP_MAGIC, 4) == 0) {
     return MP_RESTORE_KIND_ENCRYPTED;
   }
   if (n >= 16 && memcmp(a, MP_RESTORE_SQLITE_MAGIC, 16) == 0) {
@@ -58,116 +61,22 @@ int mpRestoreKind(const unsigned char *a, size_t n) {
 }
 
 /*
-** Returns the value 0..15 of hex digit c, or -1.
+** Where mpRestoreKeySpec() writes the message of a refused key spec.
 */
-static int mpRestoreHexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+typedef struct MpRestoreErrBuf MpRestoreErrBuf;
+struct MpRestoreErrBuf {
+  char *zErr;  /* The buffer, or NULL */
+  size_t nErr; /* Its size in bytes */
+};
 
 /*
-** Decodes z[0..n), which must be exactly 64 hex digits once trailing white
-** space is removed, into aKey[0..32). Returns 0 on success, 1 if z is not
-** a key (aKey is then wiped).
+** Writes the message of a refused key spec into the MpRestoreErrBuf pArg
+** (an MpBackupKeyError callback).
 */
-int mpRestoreHexKey(const char *z, size_t n, unsigned char *aKey) {
-  while (n > 0 && (z[n - 1] == '\n' || z[n - 1] == '\r' || z[n - 1] == ' ' ||
-                   z[n - 1] == '\t')) {
-    n--;
-  }
-  if (n != 2 * MP_RESTORE_KEY_BYTES) return 1;
-  for (size_t i = 0; i < MP_RESTORE_KEY_BYTES; i++) {
-    int hi = mpRestoreHexDigit(z[2 * i]);
-    int lo = mpRestoreHexDigit(z[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      OPENSSL_cleanse(aKey, MP_RESTORE_KEY_BYTES);
-      return 1;
-    }
-    aKey[i] = (unsigned char)(hi << 4 | lo);
-  }
-  return 0;
-}
-
-/*
-** Returns 1 if z may hold key material (a run of 32 or more hex digits),
-** so that messages show "<withheld>" instead; else 0.
-*/
-int mpRestoreLooksLikeKey(const char *z) {
-  int nRun = 0;
-  for (; *z; z++) {
-    nRun = mpRestoreHexDigit(*z) < 0 ? 0 : nRun + 1;
-    if (nRun >= 32) return 1;
-  }
-  return 0;
-}
-
-/*
-** Returns z, or "<withheld>" when z looks like key material.
-*/
-static const char *mpRestoreShow(const char *z) {
-  return mpRestoreLooksLikeKey(z) ? "<withheld>" : z;
-}
-
-/*
-** Reads the key in file zFile into aKey: a regular file that group and
-** others cannot access, holding 64 hex digits. Returns 0, or 1 with a
-** message in zErr.
-*/
-static int mpRestoreKeyFile(const char *zFile, unsigned char *aKey, char *zErr,
-                            size_t nErr) {
-  char aBuf[160];
-  struct stat st;
-  size_t nBuf = 0;
-  long nRead = 0;
-  int eRead;
-  int fd;
-  if (zFile[0] == 0) {
-    return mpRestoreErr(zErr, nErr, 1, "key file: needs a path");
-  }
-  fd = open(zFile, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    return mpRestoreErr(zErr, nErr, 1, "cannot open key file %s: %s",
-                        mpRestoreShow(zFile), strerror(errno));
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return mpRestoreErr(zErr, nErr, 1, "key file %s is not a regular file",
-                        mpRestoreShow(zFile));
-  }
-  if (st.st_mode & 077) {
-    close(fd);
-    return mpRestoreErr(zErr, nErr, 1,
-                        "key file %s is accessible to group or others "
-                        "(mode %04o); chmod 600 it",
-                        mpRestoreShow(zFile), (unsigned)(st.st_mode & 07777));
-  }
-  for (;;) {
-    nRead = (long)read(fd, aBuf + nBuf, sizeof(aBuf) - nBuf);
-    if (nRead < 0 && errno == EINTR) continue;
-    if (nRead <= 0) break;
-    nBuf += (size_t)nRead;
-    if (nBuf == sizeof(aBuf)) break;
-  }
-  eRead = errno;
-  close(fd);
-  if (nRead < 0) {
-    OPENSSL_cleanse(aBuf, sizeof(aBuf));
-    return mpRestoreErr(zErr, nErr, 1, "cannot read key file %s: %s",
-                        mpRestoreShow(zFile), strerror(eRead));
-  }
-  if (nBuf == 0) {
-    return mpRestoreErr(zErr, nErr, 1, "key file %s is empty",
-                        mpRestoreShow(zFile));
-  }
-  if (nBuf == sizeof(aBuf) || mpRestoreHexKey(aBuf, nBuf, aKey)) {
-    OPENSSL_cleanse(aBuf, sizeof(aBuf));
-    return mpRestoreErr(zErr, nErr, 1, "key file %s must hold 64 hex digits",
-                        mpRestoreShow(zFile));
-  }
-  OPENSSL_cleanse(aBuf, sizeof(aBuf));
-  return 0;
+static void mpRestoreKeyRefused(void *pArg, int eKind, const char *zFormat,
+                                va_list ap) {
+  MpRestoreErrBuf *pBuf = (MpRestoreErrBuf *)pArg;
+  mpRestoreErrV(pBuf->zErr, pBuf->nErr, eKind, zFormat, ap);
 }
 
 /*
@@ -177,60 +86,11 @@ static int mpRestoreKeyFile(const char *zFile, unsigned char *aKey, char *zErr,
 */
 int mpRestoreKeySpec(const char *zSpec, unsigned char *aKey, char *zErr,
                      size_t nErr) {
-  if (strncmp(zSpec, "env:", 4) == 0) {
-    const char *zName = zSpec + 4;
-    const char *zVal;
-    if (zName[0] == 0) {
-      return mpRestoreErr(zErr, nErr, 1, "key env: needs a variable name");
-    }
-    zVal = getenv(zName);
-    if (zVal == 0) {
-      return mpRestoreErr(zErr, nErr, 1, "key variable %s is not set",
-                          mpRestoreShow(zName));
-    }
-    if (zVal[0] == 0) {
-      return mpRestoreErr(zErr, nErr, 1, "key variable %s is empty",
-                          mpRestoreShow(zName));
-    }
-    if (mpRestoreHexKey(zVal, strlen(zVal), aKey)) {
-      return mpRestoreErr(zErr, nErr, 1,
-                          "key variable %s must hold 64 hex digits",
-                          mpRestoreShow(zName));
-    }
-    return 0;
-  }
-  if (strncmp(zSpec, "file:", 5) == 0) {
-    return mpRestoreKeyFile(zSpec + 5, aKey, zErr, nErr);
-  }
-  if (strlen(zSpec) != 2 * MP_RESTORE_KEY_BYTES ||
-      mpRestoreHexKey(zSpec, strlen(zSpec), aKey)) {
-    return mpRestoreErr(zErr, nErr, 1,
-                        "key must be env:NAME, file:PATH or 64 hex digits");
-  }
-  return 0;
-}
-
-/*
-** Computes the key check for aKey and aNonce (see restore_codec.h) into
-** aOut[0..16). Returns 0, or 1 if OpenSSL failed.
-*/
-int mpRestoreKeyCheck(const unsigned char *aKey, const unsigned char *aNonce,
-                      unsigned char *aOut) {
-  unsigned char aIn[sizeof(MP_RESTORE_CHECK_LABEL) - 1 +
-                    MP_RESTORE_NONCE_BYTES + MP_RESTORE_KEY_BYTES];
-  unsigned char aMd[EVP_MAX_MD_SIZE];
-  unsigned int nMd = 0;
-  size_t nLabel = sizeof(MP_RESTORE_CHECK_LABEL) - 1;
-  int bOk;
-  memcpy(aIn, MP_RESTORE_CHECK_LABEL, nLabel);
-  memcpy(aIn + nLabel, aNonce, MP_RESTORE_NONCE_BYTES);
-  memcpy(aIn + nLabel + MP_RESTORE_NONCE_BYTES, aKey, MP_RESTORE_KEY_BYTES);
-  bOk = EVP_Digest(aIn, sizeof(aIn), aMd, &nMd, EVP_sha256(), 0) == 1 &&
-        nMd >= MP_RESTORE_CHECK_BYTES;
-  if (bOk) memcpy(aOut, aMd, MP_RESTORE_CHECK_BYTES);
-  OPENSSL_cleanse(aIn, sizeof(aIn));
-  OPENSSL_cleanse(aMd, sizeof(aMd));
-  return !bOk;
+  MpRestoreErrBuf buf;
+  buf.zErr = zErr;
+  buf.nErr = nErr;
+  return mpBackupFormatKeySpec(zSpec, "", aKey, mpRestoreKeyRefused, &buf) !=
+         MP_BACKUP_KEY_OK;
 }
 
 /*
@@ -242,22 +102,22 @@ int mpRestoreParseHeader(const unsigned char *a, size_t n, int64_t nFile,
                          MpRestoreHeader *pHdr, char *zErr, size_t nErr) {
   uint64_t nPlain = 0;
   memset(pHdr, 0, sizeof(*pHdr));
-  if (n < 4 || memcmp(a, MP_RESTORE_MAGIC, 4) != 0) {
+  if (n < 4 || memcmp(a, MP_BACKUP_MAGIC, 4) != 0) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_FORMAT,
                         "not an encrypted mp backup (no MPBK header)");
   }
-  if (n < MP_RESTORE_HEADER) {
+  if (n < MP_BACKUP_HEADER) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_TRUNCATED,
                         "truncated: %zu bytes, the header alone needs %d", n,
-                        MP_RESTORE_HEADER);
+                        MP_BACKUP_HEADER);
   }
-  if (a[4] != MP_RESTORE_VERSION) {
+  if (a[4] != MP_BACKUP_VERSION) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_FORMAT,
                         "unsupported backup format version %u (this reads "
                         "version %d)",
-                        (unsigned)a[4], MP_RESTORE_VERSION);
+                        (unsigned)a[4], MP_BACKUP_VERSION);
   }
-  if (a[5] != MP_RESTORE_ALG_GCM) {
+  if (a[5] != MP_BACKUP_ALG_GCM) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_FORMAT,
                         "unsupported encryption algorithm %u", (unsigned)a[5]);
   }
@@ -269,13 +129,13 @@ int mpRestoreParseHeader(const unsigned char *a, size_t n, int64_t nFile,
   for (int i = 0; i < 8; i++) {
     nPlain = nPlain << 8 | a[8 + i];
   }
-  if (nPlain > (uint64_t)INT64_MAX - MP_RESTORE_OVERHEAD) {
+  if (nPlain > (uint64_t)INT64_MAX - MP_BACKUP_OVERHEAD) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_FORMAT,
                         "damaged header: impossible length %llu",
                         (unsigned long long)nPlain);
   }
   if (nFile >= 0) {
-    int64_t nWant = (int64_t)nPlain + MP_RESTORE_OVERHEAD;
+    int64_t nWant = (int64_t)nPlain + MP_BACKUP_OVERHEAD;
     if (nFile < nWant) {
       return mpRestoreErr(zErr, nErr, MP_RESTORE_TRUNCATED,
                           "truncated (or a damaged header): %lld bytes, the "
@@ -290,8 +150,8 @@ int mpRestoreParseHeader(const unsigned char *a, size_t n, int64_t nFile,
     }
   }
   pHdr->nPlain = nPlain;
-  memcpy(pHdr->aNonce, a + 16, MP_RESTORE_NONCE_BYTES);
-  memcpy(pHdr->aCheck, a + 28, MP_RESTORE_CHECK_BYTES);
+  memcpy(pHdr->aNonce, a + 16, MP_BACKUP_NONCE_BYTES);
+  memcpy(pHdr->aCheck, a + 28, MP_BACKUP_CHECK_BYTES);
   return MP_RESTORE_OK;
 }
 
@@ -323,9 +183,9 @@ static long mpRestoreReadFull(MpRestoreRead xRead, void *pIn, unsigned char *a,
 int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
                      MpRestoreRead xRead, void *pIn, MpRestoreWrite xWrite,
                      void *pOut, char *zErr, size_t nErr) {
-  unsigned char aHdr[MP_RESTORE_HEADER];
-  unsigned char aCheck[MP_RESTORE_CHECK_BYTES];
-  unsigned char aTag[MP_RESTORE_TAG_BYTES];
+  unsigned char aHdr[MP_BACKUP_HEADER];
+  unsigned char aCheck[MP_BACKUP_CHECK_BYTES];
+  unsigned char aTag[MP_BACKUP_TAG_BYTES];
   unsigned char aExtra[1];
   unsigned char *aIn = 0;
   unsigned char *aPlain = 0;
@@ -343,7 +203,7 @@ int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
   }
   rc = mpRestoreParseHeader(aHdr, (size_t)nGot, nFile, &hdr, zErr, nErr);
   if (rc != MP_RESTORE_OK) return rc;
-  if (mpRestoreKeyCheck(aKey, hdr.aNonce, aCheck)) {
+  if (mpBackupFormatKeyCheck(aKey, hdr.aNonce, aCheck)) {
     return mpRestoreErr(zErr, nErr, MP_RESTORE_CRYPTO,
                         "cannot compute the key check");
   }
@@ -363,10 +223,10 @@ int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
     goto decrypt_done;
   }
   if (EVP_DecryptInit_ex(pCtx, EVP_aes_256_gcm(), 0, 0, 0) != 1 ||
-      EVP_CIPHER_CTX_ctrl(pCtx, EVP_CTRL_GCM_SET_IVLEN, MP_RESTORE_NONCE_BYTES,
+      EVP_CIPHER_CTX_ctrl(pCtx, EVP_CTRL_GCM_SET_IVLEN, MP_BACKUP_NONCE_BYTES,
                           0) != 1 ||
       EVP_DecryptInit_ex(pCtx, 0, 0, aKey, hdr.aNonce) != 1 ||
-      EVP_DecryptUpdate(pCtx, 0, &nOut, aHdr, MP_RESTORE_HEADER) != 1) {
+      EVP_DecryptUpdate(pCtx, 0, &nOut, aHdr, MP_BACKUP_HEADER) != 1) {
     rc =
         mpRestoreErr(zErr, nErr, MP_RESTORE_CRYPTO, "cannot start AES-256-GCM");
     goto decrypt_done;
@@ -382,7 +242,7 @@ int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
       rc = mpRestoreErr(
           zErr, nErr, MP_RESTORE_TRUNCATED,
           "truncated: the data ends %llu bytes early",
-          (unsigned long long)(nLeft - (uint64_t)nGot + MP_RESTORE_TAG_BYTES));
+          (unsigned long long)(nLeft - (uint64_t)nGot + MP_BACKUP_TAG_BYTES));
       goto decrypt_done;
     }
     if (EVP_DecryptUpdate(pCtx, aPlain, &nOut, aIn, (int)nWant) != 1) {
@@ -416,7 +276,7 @@ int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
     }
     goto decrypt_done;
   }
-  if (EVP_CIPHER_CTX_ctrl(pCtx, EVP_CTRL_GCM_SET_TAG, MP_RESTORE_TAG_BYTES,
+  if (EVP_CIPHER_CTX_ctrl(pCtx, EVP_CTRL_GCM_SET_TAG, MP_BACKUP_TAG_BYTES,
                           aTag) != 1) {
     rc = mpRestoreErr(zErr, nErr, MP_RESTORE_CRYPTO, "cannot set the tag");
     goto decrypt_done;

@@ -4,24 +4,10 @@
 ** restore_codec.h: reading mp backups, for mp-restore and its fuzzer.
 **
 ** An mp backup is either a plain SQLite database file or an encrypted
-** file in this format (version 1, integers big-endian), written by
-** mp_backup(path, key) in ext/mp_backup.c:
-**
-**   offset  bytes  field
-**        0      4  magic "MPBK"
-**        4      1  format version, 1
-**        5      1  algorithm, 1 = AES-256-GCM
-**        6      2  flags, 0 (anything else is refused)
-**        8      8  n: length of the plaintext (the SQLite database image)
-**       16     12  nonce, random for each file
-**       28     16  key check: the first 16 bytes of
-**                  SHA-256("MPBK key check v1" || nonce || key)
-**       44      n  ciphertext (AES-256-GCM, 256-bit key)
-**     44+n     16  GCM tag; the additional authenticated data is bytes 0..43
-**
-** The file is exactly 60 + n bytes. Keys are 32 bytes written as 64 hex
-** digits; a key spec is env:NAME, file:PATH (mode 0600 or stricter) or the
-** 64 digits themselves.
+** file written by mp_backup(path, key) in ext/mp_backup.c. The encrypted
+** format, the key specs (env:NAME, file:PATH with mode 0600 or stricter, or
+** 64 hex digits) and the key check are in ext/mp_backup_format.h, which
+** the extension and this decoder share.
 **
 ** Nothing here uses SQLite; the decoder works on any byte source through
 ** two callbacks, so that tests/fuzz/fuzz_backup.c can drive it from memory.
@@ -29,20 +15,17 @@
 #ifndef MP_RESTORE_CODEC_H
 #define MP_RESTORE_CODEC_H
 
+/* A relative path: mp-restore needs no include path into ext/. */
+#include "../../ext/mp_backup_format.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-#define MP_RESTORE_MAGIC        "MPBK"
-#define MP_RESTORE_VERSION      1
-#define MP_RESTORE_ALG_GCM      1
-#define MP_RESTORE_NONCE_BYTES  12
-#define MP_RESTORE_CHECK_BYTES  16
-#define MP_RESTORE_TAG_BYTES    16
-#define MP_RESTORE_KEY_BYTES    32
-#define MP_RESTORE_HEADER       44            /* bytes before the ciphertext */
-#define MP_RESTORE_OVERHEAD     60            /* header + tag */
+/* Format constants under the names mp-restore and its fuzzer use. */
+#define MP_RESTORE_KEY_BYTES MP_BACKUP_KEY_BYTES
+#define MP_RESTORE_OVERHEAD  MP_BACKUP_OVERHEAD
+
 #define MP_RESTORE_CHUNK        (1024 * 1024) /* bytes decrypted per step */
-#define MP_RESTORE_CHECK_LABEL  "MPBK key check v1"
 #define MP_RESTORE_SQLITE_MAGIC "SQLite format 3"
 
 /* Result codes of the decoder. */
@@ -63,9 +46,9 @@
 /* The header of an encrypted backup. */
 typedef struct MpRestoreHeader MpRestoreHeader;
 struct MpRestoreHeader {
-  uint64_t nPlain;                              /* bytes of plaintext */
-  unsigned char aNonce[MP_RESTORE_NONCE_BYTES]; /* GCM nonce */
-  unsigned char aCheck[MP_RESTORE_CHECK_BYTES]; /* key check */
+  uint64_t nPlain;                             /* bytes of plaintext */
+  unsigned char aNonce[MP_BACKUP_NONCE_BYTES]; /* GCM nonce */
+  unsigned char aCheck[MP_BACKUP_CHECK_BYTES]; /* key check */
 };
 
 /*
@@ -79,13 +62,12 @@ typedef long (*MpRestoreRead)(void *pArg, unsigned char *a, size_t n);
 */
 typedef int (*MpRestoreWrite)(void *pArg, const unsigned char *a, size_t n);
 
+/* Decodes 64 hex digits into a key: the extension's own decoder. */
+#define mpRestoreHexKey mpBackupFormatHexKey
+
 int mpRestoreKind(const unsigned char *a, size_t n);
-int mpRestoreHexKey(const char *z, size_t n, unsigned char *aKey);
-int mpRestoreLooksLikeKey(const char *z);
 int mpRestoreKeySpec(const char *zSpec, unsigned char *aKey, char *zErr,
                      size_t nErr);
-int mpRestoreKeyCheck(const unsigned char *aKey, const unsigned char *aNonce,
-                      unsigned char *aOut);
 int mpRestoreParseHeader(const unsigned char *a, size_t n, int64_t nFile,
                          MpRestoreHeader *pHdr, char *zErr, size_t nErr);
 int mpRestoreDecrypt(const unsigned char *aKey, int64_t nFile,
