@@ -12,7 +12,7 @@
 include(GNUInstallDirs)
 
 add_executable(mp-restore tools/restore/restore.c tools/restore/restore_codec.c)
-target_include_directories(mp-restore PRIVATE tools/restore)
+target_include_directories(mp-restore PRIVATE tools/restore ext)
 target_link_libraries(mp-restore PRIVATE mp_static OpenSSL::Crypto)
 install(TARGETS mp-restore RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 

@@ -93,24 +93,6 @@ static int mpBatchOpen(sqlite3_context *ctx, const char *zFunc, MpState *p,
 }
 
 /*
-** Sets the result of SQL function zFunc from pOut and frees pOut: the JSON
-** text built in pOut (subtype 'J') when rc is SQLITE_OK and pOut did not
-** run out of memory, else that error, reported with db's message as
-** mpResultDbError() does. Shared by the batch functions and mp_tick().
-*/
-void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
-                  sqlite3_str *pOut) {
-  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
-  if (rc != SQLITE_OK) {
-    sqlite3_free(sqlite3_str_finish(pOut));
-    mpResultDbError(ctx, zFunc, db, rc);
-    return;
-  }
-  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
-  sqlite3_result_subtype(ctx, 'J');
-}
-
-/*
 ** One mp_enqueue_batch() element, read by mpBatchMessage().
 */
 typedef struct MpBatchItem MpBatchItem;
@@ -485,14 +467,17 @@ static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
     }
   }
   sqlite3_str_appendchar(pOut, 1, ']');
+  if (rc == SQLITE_OK && sqlite3_str_errcode(pOut) != SQLITE_OK) {
+    /* The result cannot be returned: undo what it reports. */
+    rc = SQLITE_NOMEM;
+    sqlite3_result_error_nomem(ctx);
+  }
   if (rc != SQLITE_OK) {
     mpRollback(p);
     sqlite3_free(sqlite3_str_finish(pOut));
     return;
   }
-  rc = sqlite3_str_errcode(pOut);
-  if (rc == SQLITE_OK) rc = mpCommit(p);
-  mpResultJson(ctx, zFunc, p->db, rc, pOut);
+  mpResultJson(ctx, zFunc, p->db, mpCommit(p), pOut);
 }
 
 /*

@@ -120,6 +120,8 @@ struct MpRow {
 void mpResultErrorf(sqlite3_context *ctx, const char *zFormat, ...);
 void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
                      int rc);
+void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
+                  sqlite3_str *pOut);
 void mpResultMsg(sqlite3_context *ctx, int rc, char *zMsg);
 char *mpDbErrorText(sqlite3 *db, const char *zFunc, const char *zMsg);
 int mpArgInt(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
@@ -250,8 +252,6 @@ int mpRegisterCleanup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterBackup(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterTick(sqlite3 *db, MpState *p, char **pzErrMsg);
 int mpRegisterBatch(sqlite3 *db, MpState *p, char **pzErrMsg);
-void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
-                  sqlite3_str *pOut); /* mp_batch.c, used by mp_tick.c */
 
 /* mp_pace.c: Telegram's limits, applied when messages are claimed. */
 typedef struct MpPace MpPace;

@@ -424,3 +424,21 @@ int mpRegisterFunctions(sqlite3 *db, MpState *p, const MpFunction *aFunc,
   }
   return SQLITE_OK;
 }
+
+/*
+** Sets the result of SQL function zFunc from pOut and frees pOut: the JSON
+** text built in pOut (subtype 'J') when rc is SQLITE_OK and pOut did not
+** run out of memory, else that error, reported with db's message as
+** mpResultDbError() does. Used by the batch functions and mp_tick().
+*/
+void mpResultJson(sqlite3_context *ctx, const char *zFunc, sqlite3 *db, int rc,
+                  sqlite3_str *pOut) {
+  if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(sqlite3_str_finish(pOut));
+    mpResultDbError(ctx, zFunc, db, rc);
+    return;
+  }
+  sqlite3_result_text(ctx, sqlite3_str_finish(pOut), -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}

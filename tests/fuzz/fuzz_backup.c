@@ -33,15 +33,16 @@
 **
 ** Build and run (from the repository root):
 **
-**   clang -g -O1 -fsanitize=fuzzer,address,undefined -Itools/restore \
-**       tools/restore/restore_codec.c tests/fuzz/fuzz_backup.c -lcrypto \
-**       -o fuzz_backup
+**   clang -g -O1 -fsanitize=fuzzer,address,undefined -Itools/restore -Iext \
+**       tools/restore/restore_codec.c ext/mp_backup_format.c \
+**       tests/fuzz/fuzz_backup.c -lcrypto -o fuzz_backup
 **   ./fuzz_backup -max_total_time=60 corpus/
 **
 ** Without libFuzzer (gcc, ctest), -DMP_FUZZ_STANDALONE adds a main() that
 ** runs the properties over generated inputs and any files named:
 **
-**   gcc -DMP_FUZZ_STANDALONE -Itools/restore tools/restore/restore_codec.c \
+**   gcc -DMP_FUZZ_STANDALONE -Itools/restore -Iext \
+**       tools/restore/restore_codec.c ext/mp_backup_format.c \
 **       tests/fuzz/fuzz_backup.c -lcrypto -o fuzz_backup && ./fuzz_backup
 */
 #include "restore_codec.h"

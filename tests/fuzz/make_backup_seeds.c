@@ -5,8 +5,9 @@
 ** directory, using that harness's reference encoder (the backups need
 ** AES-GCM, which make_corpus.py does not have).
 **
-**   cc -Itools/restore tests/fuzz/make_backup_seeds.c \
-**       tools/restore/restore_codec.c -lcrypto -o /tmp/make_backup_seeds
+**   cc -Itools/restore -Iext tests/fuzz/make_backup_seeds.c \
+**       tools/restore/restore_codec.c ext/mp_backup_format.c -lcrypto \
+**       -o /tmp/make_backup_seeds
 **   /tmp/make_backup_seeds tests/fuzz/corpus/backup
 **
 ** Mode 0 seeds (first byte even) are backup files: valid ones under the

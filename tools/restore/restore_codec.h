@@ -16,7 +16,7 @@
 #define MP_RESTORE_CODEC_H
 
 /* A relative path: mp-restore needs no include path into ext/. */
-#include "../../ext/mp_backup_format.h"
+#include "mp_backup_format.h"
 
 #include <stddef.h>
 #include <stdint.h>
