@@ -29,7 +29,8 @@
 **      get and set, mp_enqueue with every option, a long text that is
 **      split (HTML), mp_format, mp_enqueue_event, mp_split, mp_claim,
 **      mp_mark_sent, mp_confirm, mp_mark_failed, mp_report (200, 429, 500,
-**      -1), mp_release, mp_requeue, mp_recover, mp_next_due, mp_verify,
+**      -1), mp_release, mp_confirm_batch, mp_report_batch,
+**      mp_enqueue_batch, mp_requeue, mp_recover, mp_next_due, mp_verify,
 **      mp_stats, mp_cleanup, mp_tick (with a scheduled, encrypted backup),
 **      mp_backup, mp_version, mp_debug;
 **   3. after each step, with faults paused: the step either succeeded or
@@ -349,7 +350,7 @@ static void runWorkload(Run *r) {
              c, c, c % 4);
     runStep(r, zSql, az, 1, 0);
   }
-  runStep(r, "SELECT lease_token FROM mp_claim(6, 30, 'w1')", az, 8, 0);
+  runStep(r, "SELECT lease_token FROM mp_claim(8, 30, 'w1')", az, 8, 0);
   {
     char azTok[8][80];
     memcpy(azTok, az, sizeof(azTok));
@@ -383,7 +384,27 @@ static void runWorkload(Run *r) {
     runStep(r, zSql, az, 1, 0);
     snprintf(zSql, sizeof(zSql), "SELECT mp_release('%s')", azTok[5]);
     runStep(r, zSql, az, 1, 0);
+    /* The batch functions: one element applies, one is refused (the
+    ** token just confirmed is no longer held), in one transaction. */
+    snprintf(zSql, sizeof(zSql),
+             "SELECT mp_confirm_batch('[{\"id\":\"%s\","
+             "\"telegram_message_id\":79},{\"id\":\"%s\","
+             "\"telegram_message_id\":80}]')",
+             azTok[6], azTok[0]);
+    runStep(r, zSql, az, 1, 0);
+    snprintf(zSql, sizeof(zSql),
+             "SELECT mp_report_batch('[{\"id\":\"%s\",\"status\":200,"
+             "\"body\":{\"ok\":true,\"result\":{\"message_id\":81}},"
+             "\"duration_ms\":7},{\"id\":\"%s\",\"status\":500,"
+             "\"body\":\"down\"}]')",
+             azTok[7], azTok[0]);
+    runStep(r, zSql, az, 1, 0);
   }
+  runStep(r,
+          "SELECT mp_enqueue_batch('[{\"chat_id\":10,\"text\":\"batch "
+          "a\"},{\"chat_id\":11,\"text\":\"batch b\",\"priority\":"
+          "\"high\",\"event\":{\"type\":\"x\"}}]')",
+          az, 1, 0);
   runStep(r,
           "SELECT id FROM messages WHERE status = 'pending' ORDER BY seq "
           "DESC LIMIT 1",
