@@ -25,30 +25,7 @@
 
 #include "../fuzz/json_oracle.h"
 
-static int nPass = 0; /* Checks that held */
-static int nFail = 0; /* Checks that did not */
-
-/*
-** Count one check: a pass if bOk, otherwise a failure reported on stderr
-** with the source line, the expression and the case it belongs to.
-*/
-#define CHECK(x, zCase) mpTestCheck((x) != 0, #x, zCase, __LINE__)
-
-/*
-** Record the outcome of one check. zExpr and zCase (may be NULL) only
-** describe it; nothing is retained. Returns bOk.
-*/
-static int mpTestCheck(int bOk, const char *zExpr, const char *zCase,
-                       int iLine) {
-  if (bOk) {
-    nPass++;
-  } else {
-    nFail++;
-    fprintf(stderr, "test_json.c:%d: CHECK(%s) failed for case [%s]\n", iLine,
-            zExpr, zCase ? zCase : "");
-  }
-  return bOk;
-}
+#include "unit_check.h"
 
 /*
 ** Return the length of a case's text: n when n >= 0 (cases with embedded

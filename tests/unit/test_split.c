@@ -213,6 +213,29 @@ static unsigned tgHash(const char *z, int n) {
 }
 
 /*
+** Reads what follows an opening ``` whose next character is z[i]: a
+** language name up to the first space or backtick (its hash into *puArg,
+** when it has one and the text goes on after it), then one line break
+** (\n, \r, \r\n or \n\r). Returns the index of the block's first
+** character.
+*/
+static int tgPreOpen(const char *z, int n, int i, unsigned *puArg) {
+  int iEnd = i, cc;
+  while (!tgSpace(tgAt(z, n, iEnd)) && tgAt(z, n, iEnd) != '`')
+    iEnd++;
+  if (iEnd != i && iEnd < n && tgAt(z, n, iEnd) != '`') {
+    *puArg = tgHash(z + i, iEnd - i);
+    i = iEnd;
+  }
+  cc = tgAt(z, n, i);
+  if (cc == '\n' || cc == '\r') {
+    int c2 = tgAt(z, n, i + 1);
+    i += ((c2 == '\n' || c2 == '\r') && c2 != cc) ? 2 : 1;
+  }
+  return i;
+}
+
+/*
 ** 1 if z[0..n) is zWord in any ASCII case.
 */
 static int tgIs(const char *z, int n, const char *zWord) {
@@ -558,24 +581,8 @@ static void tgMdv2(const char *z, int n, TgText *p) {
         case '[': eType = TG_LINK; break;
         case '`':
           if (c1 == '`' && tgAt(z, n, i + 2) == '`') {
-            int iLang, iEnd, cc;
-            i += 3;
             eType = TG_PRE;
-            iLang = iEnd = i;
-            while (!tgSpace(tgAt(z, n, iEnd)) && tgAt(z, n, iEnd) != '`')
-              iEnd++;
-            if (iLang != iEnd && iEnd < n && tgAt(z, n, iEnd) != '`') {
-              uArg = tgHash(z + iLang, iEnd - iLang);
-              i = iEnd;
-            }
-            cc = tgAt(z, n, i);
-            if (cc == '\n' || cc == '\r') {
-              int c2 = tgAt(z, n, i + 1);
-              i += ((c2 == '\n' || c2 == '\r') && c2 != cc) ? 2 : 1;
-            } else {
-              (void)0;
-            }
-            i--;
+            i = tgPreOpen(z, n, i + 3, &uArg) - 1;
           } else {
             eType = TG_CODE;
           }
@@ -707,22 +714,9 @@ static void tgMd(const char *z, int n, TgText *p) {
                       : TG_CODE;
     i++;
     if (c == '`' && tgAt(z, n, i) == '`' && tgAt(z, n, i + 1) == '`') {
-      int iLang, iEnd, cc;
-      i += 2;
       bPre = 1;
       uBit = TG_PRE;
-      iLang = iEnd = i;
-      while (!tgSpace(tgAt(z, n, iEnd)) && tgAt(z, n, iEnd) != '`')
-        iEnd++;
-      if (iLang != iEnd && iEnd < n && tgAt(z, n, iEnd) != '`') {
-        uArg = tgHash(z + iLang, iEnd - iLang);
-        i = iEnd;
-      }
-      cc = tgAt(z, n, i);
-      if (cc == '\n' || cc == '\r') {
-        int c2 = tgAt(z, n, i + 1);
-        i += ((c2 == '\n' || c2 == '\r') && c2 != cc) ? 2 : 1;
-      }
+      i = tgPreOpen(z, n, i + 2, &uArg);
     }
     iRes = p->n;
     while (i < n &&
@@ -927,30 +921,7 @@ check_done:
 
 #ifndef MP_TEST_SPLIT_NO_MAIN
 
-static int nPass = 0; /* Checks that held */
-static int nFail = 0; /* Checks that did not */
-
-/*
-** Count one check: a pass if bOk, otherwise a failure reported on stderr
-** with the source line, the expression and the case it belongs to.
-*/
-# define CHECK(x, zCase) mpTestCheck((x) != 0, # x, zCase, __LINE__)
-
-/*
-** Record the outcome of one check. zExpr and zCase (may be NULL) only
-** describe it; nothing is retained. Returns bOk.
-*/
-static int mpTestCheck(int bOk, const char *zExpr, const char *zCase,
-                       int iLine) {
-  if (bOk) {
-    nPass++;
-  } else {
-    nFail++;
-    fprintf(stderr, "test_split.c:%d: CHECK(%s) failed for case [%s]\n", iLine,
-            zExpr, zCase ? zCase : "");
-  }
-  return bOk;
-}
+# include "unit_check.h"
 
 /* A growable text for the generators. */
 typedef struct TBuf TBuf;
