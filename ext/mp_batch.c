@@ -41,6 +41,8 @@
 
 #define MP_BATCH_MAX_BYTES (64 * 1024 * 1024) /* the JSON argument */
 #define SMALLEST_I64       (-9223372036854775807LL - 1)
+#define MP_BATCH_ID_MAX    128 /* bytes of an id or token, as in mp_confirm() */
+#define MP_BATCH_TIER_MAX  64  /* bytes of a tier, as in mp_report() */
 
 /*
 ** Reads the JSON array argument of zFunc, checked once as a whole.
@@ -298,21 +300,34 @@ static int mpBatchInt(const char *zWhere, const MpJsonValue *pObj,
 
 /*
 ** Reads an optional string member into *pzOut (sqlite3_malloc'd; NULL when
-** absent or null). Returns SQLITE_OK, or an error code with *pzErr set.
+** absent or null). Like the text arguments of mp_confirm() and mp_report(),
+** it must be 1 to nMax bytes without NUL (a \u0000 would cut it short).
+** Returns SQLITE_OK, or an error code with *pzErr set.
 */
 static int mpBatchText(const char *zWhere, const MpJsonValue *pObj,
-                       const char *zName, char **pzOut, char **pzErr) {
+                       const char *zName, int nMax, char **pzOut,
+                       char **pzErr) {
   MpJsonValue val;
+  int n = 0;
   *pzOut = 0;
   if (!mpBatchMember(pObj, zName, &val) || val.eType == MP_JSON_NULL) {
     return SQLITE_OK;
   }
-  if (val.eType == MP_JSON_STRING) {
-    *pzOut = mpJsonString(&val, 0);
-    return *pzOut ? SQLITE_OK : SQLITE_NOMEM;
+  if (val.eType != MP_JSON_STRING) {
+    *pzErr = sqlite3_mprintf("%s: %s must be a string", zWhere, zName);
+    return SQLITE_MISMATCH;
   }
-  *pzErr = sqlite3_mprintf("%s: %s must be a string", zWhere, zName);
-  return SQLITE_MISMATCH;
+  *pzOut = mpJsonString(&val, &n);
+  if (*pzOut == 0) return SQLITE_NOMEM;
+  if (n == 0 || n > nMax || (int)strlen(*pzOut) != n) {
+    sqlite3_free(*pzOut);
+    *pzOut = 0;
+    *pzErr = sqlite3_mprintf("%s: %s must be a non-empty string of at most "
+                             "%d bytes without NUL",
+                             zWhere, zName, nMax);
+    return SQLITE_MISMATCH;
+  }
+  return SQLITE_OK;
 }
 
 /*
@@ -332,13 +347,16 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
     return rc;
   }
-  rc = mpBatchText(zWhere, pElem, "id", &zId, pzErr);
-  if (rc == SQLITE_OK) rc = mpBatchText(zWhere, pElem, "tier", &zTier, pzErr);
+  rc = mpBatchText(zWhere, pElem, "id", MP_BATCH_ID_MAX, &zId, pzErr);
   if (rc == SQLITE_OK) {
-    iTelegramId = -1;
+    rc = mpBatchText(zWhere, pElem, "tier", MP_KEY_MAX_BYTES, &zTier, pzErr);
+  }
+  if (rc == SQLITE_OK) {
+    /* Any integer, as for mp_confirm(); the sentinel means absent. */
+    iTelegramId = SMALLEST_I64;
     rc = mpBatchInt(zWhere, pElem, "telegram_message_id", &iTelegramId, pzErr);
   }
-  if (rc == SQLITE_OK && (zId == 0 || iTelegramId < 0)) {
+  if (rc == SQLITE_OK && (zId == 0 || iTelegramId == SMALLEST_I64)) {
     *pzErr =
         sqlite3_mprintf("%s: id and telegram_message_id are required", zWhere);
     rc = SQLITE_MISMATCH;
@@ -383,13 +401,15 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
   int rc = pElem->eType == MP_JSON_OBJECT ? SQLITE_OK : SQLITE_MISMATCH;
   memset(&at, 0, sizeof(at));
   at.iDuration = -1;
-  at.iStatus = -2;
+  at.iStatus = SMALLEST_I64; /* absent; any other value mpReportOne() checks */
   if (rc != SQLITE_OK) {
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
     return rc;
   }
-  rc = mpBatchText(zWhere, pElem, "id", &zId, pzErr);
-  if (rc == SQLITE_OK) rc = mpBatchText(zWhere, pElem, "tier", &zTier, pzErr);
+  rc = mpBatchText(zWhere, pElem, "id", MP_BATCH_ID_MAX, &zId, pzErr);
+  if (rc == SQLITE_OK) {
+    rc = mpBatchText(zWhere, pElem, "tier", MP_BATCH_TIER_MAX, &zTier, pzErr);
+  }
   if (rc == SQLITE_OK) {
     rc = mpBatchInt(zWhere, pElem, "status", &at.iStatus, pzErr);
   }
@@ -411,7 +431,7 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
       at.nBody = body.n;
     }
   }
-  if (rc == SQLITE_OK && (zId == 0 || at.iStatus == -2)) {
+  if (rc == SQLITE_OK && (zId == 0 || at.iStatus == SMALLEST_I64)) {
     *pzErr = sqlite3_mprintf("%s: id and status are required", zWhere);
     rc = SQLITE_MISMATCH;
   }
@@ -432,7 +452,9 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
 ** each element with xOne in one transaction and returns the JSON array of
 ** results; a refused element gives {"error": ...}. When the call runs
 ** inside an INSERT/UPDATE/DELETE (see mp_util.c), a refused element cannot
-** be undone on its own and fails the whole call instead.
+** be undone on its own and fails the whole call instead; so does an
+** element that runs out of memory, finds the database busy, or whose
+** failure made SQLite roll back the transaction.
 */
 static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
                         sqlite3_value *pArg, int bReport) {
@@ -459,7 +481,11 @@ static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
         sqlite3_str_appendchar(pOut, 1, '1');
       }
     } else if (rcOne == SQLITE_NOMEM || p->nInStatement > 0 ||
-               (rcOne & 0xFF) == SQLITE_BUSY) {
+               (rcOne & 0xFF) == SQLITE_BUSY || sqlite3_get_autocommit(p->db)) {
+      /* The element cannot be undone on its own, or SQLite rolled back
+      ** the whole transaction (an I/O error, a full disk, a trigger's
+      ** RAISE(ROLLBACK)): the later elements would commit one by one.
+      ** The call fails, and nothing of it stays. */
       mpResultMsg(ctx, rcOne, zErr);
       rc = rcOne;
     } else {
