@@ -130,6 +130,7 @@ int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
               const char *zArg, int nMax, int bAllowNull, const char **pzOut,
               int *pnOut);
 int mpValueInt(sqlite3_value *pVal, i64 *piOut);
+void mpErrClear(MpState *p);
 const char *mpErrMsg(MpState *p);
 sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql);
 int mpStmtFinish(sqlite3_stmt *pStmt);

@@ -124,6 +124,7 @@ int mpConfirmFast(MpState *p, const char *zId, int nId, i64 iTelegramId,
   i64 iSeq;
   int rc;
   *pbDone = 0;
+  mpErrClear(p); /* one statement, no mpBegin(): see mpErrMsg() */
   if (!mpIdDecode(zId, nId, &iSeq, &zToken)) return SQLITE_OK;
   pStmt = mpStmt(
       p, MP_STMT_CONFIRM_FAST,

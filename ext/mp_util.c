@@ -79,10 +79,11 @@ void mpResultDbError(sqlite3_context *ctx, const char *zFunc, sqlite3 *db,
   const char *zMsg = p && p->db == db ? mpErrMsg(p) : sqlite3_errmsg(db);
   if (rc == SQLITE_NOMEM) {
     sqlite3_result_error_nomem(ctx);
-    return;
+  } else {
+    if (strncmp(zMsg, "cannot open savepoint", 21) == 0) rc = SQLITE_ERROR;
+    mpResultMsg(ctx, rc, mpDbErrorText(db, zFunc, zMsg));
   }
-  if (strncmp(zMsg, "cannot open savepoint", 21) == 0) rc = SQLITE_ERROR;
-  mpResultMsg(ctx, rc, mpDbErrorText(db, zFunc, zMsg));
+  if (p && p->db == db) mpErrClear(p); /* reported: never shown again */
 }
 
 /*
@@ -131,6 +132,15 @@ int mpValueInt(sqlite3_value *pVal, i64 *piOut) {
 */
 const char *mpErrMsg(MpState *p) {
   return p->zSavedErr ? p->zSavedErr : sqlite3_errmsg(p->db);
+}
+
+/*
+** Forgets the message mpRollback() saved, so that a later failure reports
+** its own. Called where a transition starts and once an error is reported.
+*/
+void mpErrClear(MpState *p) {
+  sqlite3_free(p->zSavedErr);
+  p->zSavedErr = 0;
 }
 
 /*
@@ -282,8 +292,7 @@ static int mpExec(MpState *p, int iSlot, const char *zSql) {
 */
 int mpBegin(MpState *p) {
   int rc;
-  sqlite3_free(p->zSavedErr);
-  p->zSavedErr = 0;
+  mpErrClear(p);
   /* Prepare what closes the savepoint first: once it is open, closing it
   ** must not depend on memory being available. */
   if (mpStmt(p, MP_STMT_ROLLBACK_TO, "ROLLBACK TO mp_txn") == 0 ||
