@@ -166,11 +166,16 @@ static int mpBatchMessage(const char *zWhere, const MpJsonValue *pElem,
     } else if (mpJsonKeyIs(&key, "text")) {
       rc = mpBatchItemText(zWhere, &val, pItem, pzErr);
     } else if (mpJsonKeyIs(&key, "event")) {
-      if (val.eType == MP_JSON_OBJECT) {
+      if (val.eType == MP_JSON_OBJECT && val.n <= MP_EVENT_MAX_BYTES) {
         pMsg->zEvent = val.z;
         pMsg->nEvent = val.n;
-      } else if (val.eType != MP_JSON_NULL) {
-        *pzErr = sqlite3_mprintf("%s: event must be a JSON object", zWhere);
+      } else if (val.eType == MP_JSON_NULL) {
+        pMsg->zEvent = 0;
+        pMsg->nEvent = 0;
+      } else {
+        *pzErr = sqlite3_mprintf("%s: event must be a JSON object of at "
+                                 "most %d bytes",
+                                 zWhere, MP_EVENT_MAX_BYTES);
         rc = SQLITE_MISMATCH;
       }
     } else {
@@ -365,7 +370,7 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
     /* The fast path is one statement: nothing to undo if it fails. */
     rc = mpConfirmFast(p, zId, (int)strlen(zId), iTelegramId,
                        zTier ? zTier : "telegram", &bDone);
-    if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zWhere, mpErrMsg(p));
+    if (rc != SQLITE_OK) *pzErr = mpErrTake(p, zWhere);
   }
   if (rc == SQLITE_OK && !bDone) rc = mpBegin(p);
   if (rc == SQLITE_OK && !bDone) {
@@ -375,7 +380,7 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
     }
     if (rc == SQLITE_OK) {
       rc = mpApplyConfirm(p, &row, &iTelegramId, zTier ? zTier : "telegram");
-      if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zWhere, mpErrMsg(p));
+      if (rc != SQLITE_OK) *pzErr = mpErrTake(p, zWhere);
     }
     if (rc == SQLITE_OK) {
       rc = mpCommit(p);

@@ -350,6 +350,7 @@ static int mpClaimDbError(MpClaimTab *pTab, int rc) {
   }
   sqlite3_free(pTab->base.zErrMsg);
   pTab->base.zErrMsg = sqlite3_mprintf("mp_claim: %s%s", zMsg, zHint);
+  mpErrClear(pTab->p); /* reported: never shown again */
   return rc;
 }
 

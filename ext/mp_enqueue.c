@@ -400,6 +400,7 @@ int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
   memset(&split, 0, sizeof(split));
   *pzErr = 0;
   zIdOut[0] = 0;
+  mpErrClear(p); /* its own statements, no mpBegin(): see mpErrMsg() */
   if (mpTextIsBlank(pMsg->zText, pMsg->nText, pMsg->zParseMode)) {
     *pzErr = sqlite3_mprintf("%s: text shows nothing but white space "
                              "(Telegram refuses an empty message)",
@@ -429,7 +430,7 @@ int mpEnqueueStore(MpState *p, const char *zFunc, const MpMessage *pMsg,
                       : SQLITE_ERROR;
   }
   if (rc != SQLITE_OK && rc != SQLITE_NOMEM) {
-    *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+    *pzErr = mpErrTake(p, zFunc);
   }
   return rc;
 }

@@ -218,7 +218,7 @@ int mpFindRowText(MpState *p, const char *zFunc, const char *zId, int nId,
 
 find_error:
   rc = sqlite3_errcode(p->db);
-  *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+  *pzErr = mpErrTake(p, zFunc);
   return rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 

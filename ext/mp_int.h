@@ -131,6 +131,7 @@ int mpArgText(sqlite3_context *ctx, sqlite3_value *pVal, const char *zFunc,
               int *pnOut);
 int mpValueInt(sqlite3_value *pVal, i64 *piOut);
 void mpErrClear(MpState *p);
+char *mpErrTake(MpState *p, const char *zFunc);
 const char *mpErrMsg(MpState *p);
 sqlite3_stmt *mpStmt(MpState *p, int iSlot, const char *zSql);
 int mpStmtFinish(sqlite3_stmt *pStmt);

@@ -372,7 +372,7 @@ int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
   }
   if (rc == SQLITE_OK) rc = mpBegin(p);
   if (rc != SQLITE_OK) {
-    if (rc != SQLITE_NOMEM) *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+    if (rc != SQLITE_NOMEM) *pzErr = mpErrTake(p, zFunc);
     goto report_end;
   }
   rc = mpFindRowText(p, zFunc, pAt->zId, pAt->nId, &row, pzErr);
@@ -396,7 +396,7 @@ int mpReportOne(MpState *p, const char *zFunc, const MpAttempt *pAt,
   } else {
     mpRollback(p);
   }
-  if (rc != SQLITE_OK) *pzErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+  if (rc != SQLITE_OK) *pzErr = mpErrTake(p, zFunc);
 
 report_end:
   sqlite3_free(answer.zDescription);

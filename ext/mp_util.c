@@ -136,11 +136,22 @@ const char *mpErrMsg(MpState *p) {
 
 /*
 ** Forgets the message mpRollback() saved, so that a later failure reports
-** its own. Called where a transition starts and once an error is reported.
+** its own. Called where a write starts and once an error is reported.
 */
 void mpErrClear(MpState *p) {
   sqlite3_free(p->zSavedErr);
   p->zSavedErr = 0;
+}
+
+/*
+** Returns "zFunc: <message of the last failed step>" (mpErrMsg(),
+** mpDbErrorText()) from sqlite3_malloc, or NULL on OOM, and forgets the
+** saved message: it is reported once.
+*/
+char *mpErrTake(MpState *p, const char *zFunc) {
+  char *zErr = mpDbErrorText(p->db, zFunc, mpErrMsg(p));
+  mpErrClear(p);
+  return zErr;
 }
 
 /*
@@ -337,7 +348,11 @@ int mpCommit(MpState *p) {
     return SQLITE_OK;
   }
   rc = mpExec(p, MP_STMT_RELEASE, "RELEASE mp_txn");
-  if (rc != SQLITE_OK) mpRollback(p);
+  if (rc != SQLITE_OK) {
+    mpRollback(p);
+  } else {
+    mpErrClear(p); /* committed: what a refused part saved is moot */
+  }
   return rc;
 }
 
