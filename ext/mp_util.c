@@ -139,8 +139,10 @@ const char *mpErrMsg(MpState *p) {
 ** its own. Called where a write starts and once an error is reported.
 */
 void mpErrClear(MpState *p) {
-  sqlite3_free(p->zSavedErr);
-  p->zSavedErr = 0;
+  if (p->zSavedErr) {
+    sqlite3_free(p->zSavedErr);
+    p->zSavedErr = 0;
+  }
 }
 
 /*
