@@ -254,6 +254,7 @@ static void mpEnqueueBatchFunc(sqlite3_context *ctx, int argc,
   if (rc == SQLITE_OK) rc = sqlite3_str_errcode(pOut);
   if (rc != SQLITE_OK) {
     mpRollback(p);
+    mpErrClear(p); /* the error is reported; the rollback's is moot */
     sqlite3_free(sqlite3_str_finish(pOut));
     mpResultMsg(ctx, rc, zErr);
     return;
@@ -505,6 +506,7 @@ static void mpBatchEach(sqlite3_context *ctx, const char *zFunc,
   }
   if (rc != SQLITE_OK) {
     mpRollback(p);
+    mpErrClear(p); /* the error is reported; the rollback's is moot */
     sqlite3_free(sqlite3_str_finish(pOut));
     return;
   }
