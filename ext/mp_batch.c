@@ -41,8 +41,6 @@
 
 #define MP_BATCH_MAX_BYTES (64 * 1024 * 1024) /* the JSON argument */
 #define SMALLEST_I64       (-9223372036854775807LL - 1)
-#define MP_BATCH_ID_MAX    128 /* bytes of an id or token, as in mp_confirm() */
-#define MP_BATCH_TIER_MAX  64  /* bytes of a tier, as in mp_report() */
 
 /*
 ** Reads the JSON array argument of zFunc, checked once as a whole.
@@ -353,7 +351,7 @@ static int mpBatchConfirmOne(MpState *p, const char *zWhere,
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
     return rc;
   }
-  rc = mpBatchText(zWhere, pElem, "id", MP_BATCH_ID_MAX, &zId, pzErr);
+  rc = mpBatchText(zWhere, pElem, "id", MP_ID_ARG_MAX, &zId, pzErr);
   if (rc == SQLITE_OK) {
     rc = mpBatchText(zWhere, pElem, "tier", MP_KEY_MAX_BYTES, &zTier, pzErr);
   }
@@ -412,9 +410,9 @@ static int mpBatchReportOne(MpState *p, const char *zWhere,
     *pzErr = sqlite3_mprintf("%s: must be an object", zWhere);
     return rc;
   }
-  rc = mpBatchText(zWhere, pElem, "id", MP_BATCH_ID_MAX, &zId, pzErr);
+  rc = mpBatchText(zWhere, pElem, "id", MP_ID_ARG_MAX, &zId, pzErr);
   if (rc == SQLITE_OK) {
-    rc = mpBatchText(zWhere, pElem, "tier", MP_BATCH_TIER_MAX, &zTier, pzErr);
+    rc = mpBatchText(zWhere, pElem, "tier", MP_TIER_MAX_BYTES, &zTier, pzErr);
   }
   if (rc == SQLITE_OK) {
     rc = mpBatchInt(zWhere, pElem, "status", &at.iStatus, pzErr);

@@ -232,7 +232,7 @@ int mpFindRow(sqlite3_context *ctx, MpState *p, const char *zFunc,
   char *zErr = 0;
   int nId, rc;
   memset(pRow, 0, sizeof(*pRow));
-  if (mpArgText(ctx, pId, zFunc, "id", 128, 0, &zId, &nId)) {
+  if (mpArgText(ctx, pId, zFunc, "id", MP_ID_ARG_MAX, 0, &zId, &nId)) {
     return SQLITE_MISMATCH;
   }
   rc = mpFindRowText(p, zFunc, zId, nId, pRow, &zErr);

@@ -31,6 +31,8 @@ typedef unsigned char u8;
 #define MP_TEXT_MAX_BYTES  (1024 * 1024) /* message_text, after validation */
 #define MP_EVENT_MAX_BYTES (1024 * 1024) /* event_data JSON */
 #define MP_KEY_MAX_BYTES   256           /* dedup_key, tier and worker names */
+#define MP_ID_ARG_MAX      128           /* an id or lease token argument */
+#define MP_TIER_MAX_BYTES  64            /* mp_report()'s tier */
 #define MP_ERROR_MAX_BYTES 4096          /* stored error_message */
 
 /* Priorities, as stored in messages.priority. */

@@ -418,7 +418,8 @@ static void mpReportFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int rc;
   memset(&at, 0, sizeof(at));
   at.iDuration = -1;
-  if (mpArgText(ctx, argv[0], zFunc, "id", 128, 0, &at.zId, &at.nId) ||
+  if (mpArgText(ctx, argv[0], zFunc, "id", MP_ID_ARG_MAX, 0, &at.zId,
+                &at.nId) ||
       mpArgInt(ctx, argv[1], zFunc, "http_status", &at.iStatus)) {
     return;
   }
@@ -435,7 +436,8 @@ static void mpReportFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       return;
   }
   if (argc >= 4 && sqlite3_value_type(argv[3]) != SQLITE_NULL &&
-      mpArgText(ctx, argv[3], zFunc, "tier", 64, 0, &at.zTier, 0)) {
+      mpArgText(ctx, argv[3], zFunc, "tier", MP_TIER_MAX_BYTES, 0, &at.zTier,
+                0)) {
     return;
   }
   if (argc >= 5 && sqlite3_value_type(argv[4]) != SQLITE_NULL) {

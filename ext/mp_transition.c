@@ -160,7 +160,7 @@ static void mpConfirmFunc(sqlite3_context *ctx, int argc,
   i64 iTelegramId;
   MpRow row;
   int rc, nId, bDone = 0;
-  if (mpArgText(ctx, argv[0], zFunc, "id", 128, 0, &zId, &nId) ||
+  if (mpArgText(ctx, argv[0], zFunc, "id", MP_ID_ARG_MAX, 0, &zId, &nId) ||
       mpArgInt(ctx, argv[1], zFunc, "telegram_message_id", &iTelegramId)) {
     return;
   }
